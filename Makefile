@@ -1,0 +1,33 @@
+# Two commands do all set-up on a fresh machine with Python 3.11 and make:
+#   make reports   # HTML reports for the embedded sample data into reports/
+#   make test      # the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+
+.PHONY: reports test sample benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+reports: $(STAMP)
+	$(BIN)/evalkit reports data/sample --out reports --jobs $(JOBS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+sample: $(STAMP)
+	$(BIN)/evalkit sample --out data/sample
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/bench_indicators.py
+	$(BIN)/python benchmarks/bench_reports.py
+
+clean:
+	rm -rf $(VENV) reports

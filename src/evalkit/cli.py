@@ -1,0 +1,119 @@
+"""The command line (SPEC section 6).
+
+Exit codes: 0 success, 2 bad input (message on stderr, nothing written),
+1 when some report failed. Heavy modules are imported inside each command so
+that `evalkit --help` and `evalkit capacity` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from evalkit.errors import InputError
+
+
+class _Group(click.Group):
+    """Turns InputError from any command into exit code 2 with the message on stderr."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except InputError as err:
+            click.echo(f"evalkit: error: {err}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="evalkit")
+def main():
+    """Evaluate flexjob programmes from anonymised case data."""
+
+
+@main.command()
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder to write the dataset to.")
+@click.option("--scale", type=click.Choice(["sample", "national"]), default="sample", show_default=True)
+@click.option("--seed", type=int, default=None, help="Random seed (default: the committed sample's seed).")
+def sample(out: Path, scale: str, seed: int | None):
+    """Generate a realistic synthetic dataset."""
+    from evalkit.sample import DEFAULT_SEED, write_sample
+
+    summary = write_sample(out, scale=scale, seed=DEFAULT_SEED if seed is None else seed)
+    click.echo(summary)
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+def validate(data: Path):
+    """Check a dataset folder against the data contract and summarise it."""
+    from evalkit.dataset import load_dataset, summarise
+
+    click.echo(summarise(load_dataset(data)))
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--municipality", default=None, help="Only this municipality.")
+@click.option("--round", "round_", type=int, default=None, help="Only this round.")
+@click.option("--targets", type=click.Path(path_type=Path), default=None, help="YAML file overriding the shipped targets.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (not suppressed).")
+def indicators(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_json: bool):
+    """Compute every indicator of SPEC section 3."""
+    from evalkit.dataset import load_dataset
+    from evalkit.indicators import compute_indicators, format_indicators
+
+    ds = load_dataset(data)
+    result = compute_indicators(ds, municipality=municipality, round_=round_, targets_file=targets)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True, indent=2))
+    else:
+        click.echo(format_indicators(result))
+
+
+@main.command()
+@click.option("--citizens", type=int, required=True, help="Citizens in the caseload (N).")
+@click.option("--days", type=float, required=True, help="Conversation days per week (D).")
+@click.option("--weeks", type=float, required=True, help="Weeks per full-time year (W), typically 43-44.")
+@click.option("--intensive-share", "share", required=True, help="Share needing intensified effort: 0.3 or 30%.")
+@click.option("--json", "as_json", is_flag=True, help="Print the tables as JSON.")
+def capacity(citizens: int, days: float, weeks: float, share: str, as_json: bool):
+    """The capacity calculator (Ressourceberegner, SPEC section 4)."""
+    from evalkit.capacity import capacity_tables, format_capacity, parse_share
+
+    tables = capacity_tables(citizens, days, weeks, parse_share(share))
+    if as_json:
+        click.echo(json.dumps(tables, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_capacity(tables))
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the HTML reports.")
+@click.option("--municipality", "municipalities", multiple=True, help="Only these municipalities (repeatable).")
+@click.option("--jobs", type=int, default=2, show_default=True, help="Notebooks run in parallel.")
+@click.option("--targets", type=click.Path(path_type=Path), default=None, help="YAML file overriding the shipped targets.")
+@click.option("--force", is_flag=True, help="Regenerate every report, even unchanged ones.")
+def reports(data: Path, out: Path, municipalities: tuple[str, ...], jobs: int, targets: Path | None, force: bool):
+    """Write the HTML reports: one per municipality, status report, round comparison, index."""
+    from evalkit.reports import build_reports
+
+    sys.exit(build_reports(data, out, municipalities=list(municipalities), jobs=jobs, targets_file=targets, force=force))
+
+
+@main.command()
+@click.argument("raw", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--key-file", required=True, type=click.Path(path_type=Path), help="Secret key for the keyed hash.")
+def pseudonymise(raw: Path, out: Path, key_file: Path):
+    """Turn a raw municipal extract into a pseudonymised dataset."""
+    from evalkit.pseudonymise import pseudonymise_extract
+
+    click.echo(pseudonymise_extract(raw, out, key_file))
+
+
+if __name__ == "__main__":
+    main()
