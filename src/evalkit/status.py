@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 STATUS_CATEGORIES = ("før_rehab", "ledighedsydelse", "fleksjob_0_10", "fleksjob_over_10", "udgået")
@@ -36,12 +37,14 @@ def status_at(cases: pd.DataFrame, hours: pd.DataFrame, extraction_date: pd.Time
     """
     e = extraction_date
     latest = cases["case_id"].map(latest_effective_hours(hours, e))
-    derived = pd.Series("før_rehab", index=cases.index, dtype=object)
-    derived[cases["benefit_start"].notna()] = "ledighedsydelse"
     flex = valid_flexjob(cases, e)
-    derived[flex] = "fleksjob_0_10"
-    derived[flex & (latest > 10)] = "fleksjob_over_10"
-    derived[cases["exit_date"].notna() & (cases["exit_date"] <= e)] = "udgået"
+    # np.select takes the first rule that holds, in the order of SPEC section 2
+    derived = pd.Series(np.select(
+        [(cases["exit_date"] <= e).to_numpy(), (flex & (latest > 10)).to_numpy(), flex.to_numpy(),
+         cases["benefit_start"].notna().to_numpy()],
+        ["udgået", "fleksjob_over_10", "fleksjob_0_10", "ledighedsydelse"],
+        default="før_rehab",
+    ).astype(object), index=cases.index)
     given = cases["status"] if "status" in cases else pd.Series(pd.NA, index=cases.index)
     return given.where(given.notna(), derived).rename("status")
 
