@@ -3,14 +3,32 @@
 A dataset is a folder with dataset.yml, cases and optional hours, contacts and
 goals tables (CSV, Parquet or XLSX). `load_dataset` returns a `Dataset` of typed
 frames; every optional table is present as an empty frame with its columns.
+
+Loading never guesses: every table is read as text (CSV) or as stored
+(Parquet, XLSX), refused when it holds identifying data (evalkit.privacy), then
+each column is converted explicitly and the rules of SPEC "Rejected input" are
+checked. Any broken rule raises `InputError(file, rule, rows)` with row numbers
+as a person counts them in the file (header = row 1).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import yaml
+
+from evalkit.errors import InputError
+from evalkit.privacy import refuse_identifying
+from evalkit.status import STATUS_CATEGORIES
 
 # Typed columns of every table after loading. Dates are datetime64[ns] (NaT when
 # missing), text is object dtype holding str (NaN when missing).
@@ -45,6 +63,39 @@ GOAL_COLUMNS = {
     "target": "int",
 }
 TARGET_GROUPS = ("rehab", "ledighedsydelse", "fleksjob")
+CHANNELS = ("fysisk", "telefon", "digital", "virksomhedsbesøg")
+KINDS = ("samtale", "opfølgning", "step_up")
+
+TABLE_COLUMNS = {"cases": CASE_COLUMNS, "hours": HOURS_COLUMNS, "contacts": CONTACT_COLUMNS, "goals": GOAL_COLUMNS}
+# Columns a table must have (SPEC section 1); the others are optional.
+REQUIRED_COLUMNS = {
+    "cases": ("case_id", "municipality", "round", "caseworker_id", "target_group", "project_entry"),
+    "hours": ("case_id", "month", "effective_hours"),
+    "contacts": ("case_id", "date", "channel", "kind"),
+    "goals": ("team", "employee_id", "week", "indicator", "realised", "target"),
+}
+# Columns whose values must be present in every row (contacts may leave channel empty).
+NON_NULL_COLUMNS = {
+    "cases": REQUIRED_COLUMNS["cases"],
+    "hours": REQUIRED_COLUMNS["hours"],
+    "contacts": ("case_id", "date", "kind"),
+    "goals": REQUIRED_COLUMNS["goals"],
+}
+# Code columns compared in lower case, so "Rehab" and "rehab" are the same code.
+_LOWERCASE_CODES = {"cases": ("target_group", "status"), "contacts": ("channel", "kind")}
+TABLE_FORMATS = (".csv", ".parquet", ".xlsx")
+MAX_WEEKLY_HOURS = 37
+
+# Date formats accepted in CSV and as text elsewhere. Each value must match one
+# pattern completely before it is parsed with that pattern's format, so a
+# DD-MM-YYYY value can never be read as YYYY-MM-DD or the other way round.
+DATE_FORMATS = (
+    (r"\d{4}-\d{1,2}-\d{1,2}", "%Y-%m-%d"),
+    (r"\d{1,2}-\d{1,2}-\d{4}", "%d-%m-%Y"),
+    (r"\d{1,2}\.\d{1,2}\.\d{4}", "%d.%m.%Y"),
+)
+MONTH_FORMATS = DATE_FORMATS + ((r"\d{4}-\d{1,2}", "%Y-%m"),)
+_ISO_WEEK = re.compile(r"(\d{4})-?[Ww](\d{1,2})")
 
 
 @dataclass(frozen=True)
@@ -62,3 +113,666 @@ class Dataset:
     # sha256 over the input files (empty for in-memory datasets)
     input_hash: str = ""
     source: Path | None = None
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _table_files(folder: Path) -> dict[str, Path]:
+    """The file of each table present in the folder (file names matched case-insensitively)."""
+    found: dict[str, list[Path]] = {}
+    for path in folder.iterdir():
+        stem, suffix = path.stem.lower(), path.suffix.lower()
+        if stem in TABLE_COLUMNS and suffix in TABLE_FORMATS and path.is_file():
+            found.setdefault(stem, []).append(path)
+    for table, paths in found.items():
+        if len(paths) > 1:
+            names = ", ".join(sorted(p.name for p in paths))
+            raise InputError(str(folder), f"table {table} is given in more than one file ({names}); keep one")
+    if "cases" not in found:
+        raise InputError(str(folder / "cases.csv"), "missing cases table (cases.csv, cases.parquet or cases.xlsx)")
+    return {table: paths[0] for table, paths in found.items()}
+
+
+def _input_hash(files: dict[str, bytes]) -> str:
+    """sha256 over the input files, sorted by name: each name, a NUL byte, then its bytes."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode("utf-8") + b"\0")
+        h.update(files[name])
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- dataset.yml
+
+
+def _yml_date(value, yml: str, key: str) -> pd.Timestamp:
+    """A date from dataset.yml: a YAML date or text in one of DATE_FORMATS."""
+    if isinstance(value, dt.datetime):
+        return pd.Timestamp(value).normalize()
+    if isinstance(value, dt.date):
+        return pd.Timestamp(value)
+    if isinstance(value, str):
+        parsed = _parse_text_dates(pd.Series([value.strip()]), DATE_FORMATS).iloc[0]
+        if pd.notna(parsed):
+            return parsed
+    raise InputError(yml, f"{key} is not a date (YYYY-MM-DD)")
+
+
+def _read_yml(folder: Path) -> tuple[bytes, str, pd.Timestamp, dict]:
+    """dataset.yml: its bytes, name, extraction_date and rounds {int: (start, end)}."""
+    path = folder / "dataset.yml"
+    yml = str(path)
+    if not path.is_file():
+        raise InputError(yml, "missing dataset.yml")
+    data = path.read_bytes()
+    try:
+        meta = yaml.safe_load(data.decode("utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise InputError(yml, f"not readable as UTF-8 YAML ({type(err).__name__})") from None
+    if not isinstance(meta, dict):
+        raise InputError(yml, "must be a mapping with name and extraction_date")
+    if meta.get("extraction_date") is None:
+        raise InputError(yml, "missing extraction_date")
+    if not str(meta.get("name") or "").strip():
+        raise InputError(yml, "missing name")
+    extraction_date = _yml_date(meta["extraction_date"], yml, "extraction_date")
+    rounds: dict[int, tuple[pd.Timestamp, pd.Timestamp]] = {}
+    raw_rounds = meta.get("rounds") or {}
+    if not isinstance(raw_rounds, dict):
+        raise InputError(yml, "rounds must map a round number to {start, end}")
+    for key, span in raw_rounds.items():
+        try:
+            number = int(key)
+        except (TypeError, ValueError):
+            raise InputError(yml, "rounds: a round number is not an integer") from None
+        if not isinstance(span, dict) or "start" not in span or "end" not in span:
+            raise InputError(yml, f"rounds: round {number} needs start and end")
+        start = _yml_date(span["start"], yml, f"rounds {number} start")
+        end = _yml_date(span["end"], yml, f"rounds {number} end")
+        if end < start:
+            raise InputError(yml, f"rounds: round {number} ends before it starts")
+        rounds[number] = (start, end)
+    return data, str(meta["name"]).strip(), extraction_date, rounds
+
+
+# --------------------------------------------------------------------------- reading tables
+# Each reader returns the table as stored: columns named as in the file (trimmed),
+# index = row numbers as a person counts them (header = row 1), fully blank rows
+# left out, and the row numbers of rows with the wrong number of fields.
+
+
+def _encoding(data: bytes, file: str) -> str:
+    """The CSV's encoding: UTF-8 (with or without BOM), else Windows-1252.
+
+    Bytes that Windows-1252 leaves undefined are refused, naming their rows.
+    """
+    if b"\x00" in data[:4096]:
+        raise InputError(file, "not UTF-8 or Windows-1252 text (UTF-16 or binary?); export as CSV UTF-8")
+    try:
+        data.decode("utf-8-sig")
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    raw = np.frombuffer(data, dtype=np.uint8)
+    undefined = np.flatnonzero(np.isin(raw, np.array([0x81, 0x8D, 0x8F, 0x90, 0x9D], dtype=np.uint8)))
+    if undefined.size:
+        line_breaks = np.flatnonzero(raw == ord("\n"))
+        rows = np.searchsorted(line_breaks, undefined) + 1  # line number (header = 1)
+        raise InputError(file, "not UTF-8 or Windows-1252 text (bytes Windows-1252 does not define)", rows)
+    return "cp1252"
+
+
+def _read_csv(data: bytes, file: str) -> tuple[pd.DataFrame, list[int], bool]:
+    """A CSV table as text, its rows with the wrong number of fields, and whether
+    numbers use a decimal comma (the separator is ';', sniffed from the header line).
+
+    A plain file (no quote characters, no blank lines, every line with the
+    header's number of fields) is read by pyarrow; anything else by the csv
+    module, record by record, so bad rows can be named.
+    """
+    encoding = _encoding(data, file)
+    header_line = data[: data.find(b"\n")] if b"\n" in data else data
+    sep = ";" if header_line.count(b";") > header_line.count(b",") else ","
+    frame = _read_plain_csv(data, encoding, sep)
+    if frame is not None:
+        return frame, [], sep == ";"
+    frame, bad = _read_quoted_csv(data.decode(encoding), sep, file)
+    return frame, bad, sep == ";"
+
+
+def _read_plain_csv(data: bytes, encoding: str, sep: str) -> pd.DataFrame | None:
+    """The fast path (pyarrow) for a clean file: None when the file has quote
+    characters, lone carriage returns, blank rows or a row with the wrong number
+    of fields. Then every line is one record and its row number is its line number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    if b'"' in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+        return None
+    if not data.rstrip(b"\r\n").count(b"\n"):
+        return None  # empty or header only: the csv module path says so
+    text_start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    header_bytes = data[text_start:].split(b"\n", 1)[0].rstrip(b"\r")
+    header = header_bytes.decode(encoding).split(sep)
+    names = [str(i) for i in range(len(header))]
+    invalid_rows = []
+
+    def on_invalid_row(row):
+        invalid_rows.append(row)
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(
+            skip_rows=1, column_names=names, encoding="utf8" if encoding == "utf-8-sig" else encoding
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=sep, quote_char=False, ignore_empty_lines=False, invalid_row_handler=on_invalid_row
+        ),
+        # dictionary-encoded text: pandas gets categorical columns, so the
+        # conversions below see each distinct value once (see `_distinct`)
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.dictionary(pa.int32(), pa.string()) for n in names}, strings_can_be_null=False
+        ),
+    )
+    if invalid_rows:
+        return None
+    if table.num_rows:
+        blank = None
+        for column in table.columns:
+            empty = pc.equal(pc.utf8_trim_whitespace(column.cast(pa.string())), "")
+            blank = empty if blank is None else pc.and_(blank, empty)
+        if pc.any(blank).as_py():
+            return None
+    frame = table.to_pandas()
+    frame.columns = [unicodedata.normalize("NFC", h).strip() for h in header]
+    frame.index = pd.RangeIndex(2, len(frame) + 2)
+    return frame
+
+
+def _read_quoted_csv(text: str, sep: str, file: str) -> tuple[pd.DataFrame, list[int]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    header = next(reader, None)
+    if header is None or not "".join(header).strip():
+        raise InputError(file, "empty file: no header row")
+    width = len(header)
+    records, numbers, bad = [], [], []
+    for row_number, record in enumerate(reader, start=2):
+        if not "".join(record).strip():
+            continue  # a blank line, or a row of empty fields
+        if len(record) != width:
+            bad.append(row_number)
+            record = (record + [""] * width)[:width]
+        records.append(record)
+        numbers.append(row_number)
+    frame = pd.DataFrame(records, columns=range(width), dtype=object) if records else \
+        pd.DataFrame({i: pd.Series(dtype=object) for i in range(width)})
+    frame.columns = [unicodedata.normalize("NFC", h).strip() for h in header]
+    frame.index = pd.Index(numbers, dtype="int64")
+    return frame, bad
+
+
+def _read_parquet(data: bytes, file: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as err:  # pyarrow raises several types for a damaged file
+        raise InputError(file, f"not a readable Parquet file ({type(err).__name__})") from None
+    frame = frame.reset_index(drop=True)
+    frame.index = pd.RangeIndex(2, len(frame) + 2)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _read_xlsx(data: bytes, file: str) -> pd.DataFrame:
+    """The first sheet; header in row 1. Integral numbers become int (Excel stores 3 as 3.0)."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as err:  # openpyxl raises several types for a damaged file
+        raise InputError(file, f"not a readable XLSX file ({type(err).__name__})") from None
+    sheet = book.worksheets[0]
+    rows = sheet.iter_rows(min_row=1, values_only=True)
+    header = next(rows, None)
+    if header is None or all(h is None or not str(h).strip() for h in header):
+        raise InputError(file, "empty sheet: no header row in row 1")
+    width = len(header)
+    records, numbers = [], []
+    for row_number, row in enumerate(rows, start=2):
+        cells = [_xlsx_cell(v) for v in row]
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells):
+            continue
+        records.append((cells + [None] * width)[:width])
+        numbers.append(row_number)
+    book.close()
+    names = ["" if h is None else str(h).strip() for h in header]
+    frame = pd.DataFrame(records, columns=names, dtype=object)
+    frame.index = pd.Index(numbers, dtype="int64")
+    return frame
+
+
+def _xlsx_cell(value):
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _read_table(path: Path, data: bytes) -> tuple[pd.DataFrame, list[int], bool]:
+    """The table as stored, with bad-width rows and the decimal-comma flag (CSV only)."""
+    file = str(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(data, file)
+    if suffix == ".parquet":
+        return _read_parquet(data, file), [], False
+    return _read_xlsx(data, file), [], False
+
+
+def _select_columns(raw: pd.DataFrame, table: str, file: str) -> pd.DataFrame:
+    """The table with its column names lowercased and trimmed (so they match
+    case-insensitively); `_convert` then takes only the table's columns."""
+    names = [unicodedata.normalize("NFC", str(c)).strip().lower() for c in raw.columns]
+    known = [n for n in names if n in TABLE_COLUMNS[table]]
+    duplicates = sorted({n for n in known if known.count(n) > 1})
+    if duplicates:
+        raise InputError(file, f"column {duplicates[0]} appears more than once")
+    missing = [c for c in REQUIRED_COLUMNS[table] if c not in names]
+    if missing:
+        word = "column" if len(missing) == 1 else "columns"
+        raise InputError(file, f"missing required {word} {', '.join(missing)}")
+    raw.columns = names
+    return raw
+
+
+# --------------------------------------------------------------------------- converting columns
+
+
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes (-1 where missing) and the distinct values: conversions work on the
+    few distinct values of a long column and are mapped back with `_expand`."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)  # fast for categorical columns
+    return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+
+
+def _expand(codes: np.ndarray, converted: np.ndarray, missing) -> np.ndarray:
+    """Per-row values from per-distinct-value results (`missing` where the code is -1)."""
+    out = np.asarray(converted)[np.maximum(codes, 0)] if len(converted) else np.full(len(codes), missing)
+    return np.where(codes >= 0, out, missing)
+
+
+def _clean_text(distinct: pd.Series) -> pd.Series:
+    """Trimmed str (NFC) for each value; NaN for empty text. Integral floats lose '.0'."""
+
+    def as_str(v):
+        if isinstance(v, str):
+            return v
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    text = distinct.map(as_str).map(lambda v: unicodedata.normalize("NFC", v).strip())
+    return text.where(text != "", np.nan)
+
+
+def _text(values: pd.Series, lower: bool = False) -> pd.Series:
+    """Trimmed str values (object dtype, lowercased for codes), NaN where missing or empty."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        values = values.dt.strftime("%Y-%m-%d")
+    codes, distinct = _distinct(values)
+    cleaned = _clean_text(distinct)
+    if lower:
+        cleaned = cleaned.str.lower()
+    cleaned = cleaned.to_numpy(dtype=object)
+    return pd.Series(_expand(codes, cleaned, np.nan), index=values.index, dtype=object)
+
+
+def _parse_text_dates(text: pd.Series, formats) -> pd.Series:
+    """Parse trimmed text with the first of `formats` whose pattern it matches
+    completely; NaT when none matches (or the date does not exist, e.g. 31-02-2020)."""
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for pattern, fmt in formats:
+        match = text.str.fullmatch(pattern, na=False) & parsed.isna()
+        if match.any():
+            parsed[match] = pd.to_datetime(text[match], format=fmt, errors="coerce")
+    return parsed
+
+
+def _dates(values: pd.Series, file: str, column: str, formats=DATE_FORMATS) -> pd.Series:
+    """datetime64[ns] dates (NaT when missing) from text, dates or datetimes."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)
+        return values.astype("datetime64[ns]").dt.normalize()
+    codes, distinct = _distinct(values)
+    is_date = distinct.map(lambda v: isinstance(v, (dt.date, pd.Timestamp))).astype(bool)
+    parsed = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[ns]")
+    if is_date.any():  # XLSX cells or Parquet date32: date/datetime objects
+        parsed[is_date] = pd.to_datetime(distinct[is_date].map(pd.Timestamp)).dt.normalize()
+    text = _clean_text(distinct.where(~is_date, np.nan))
+    parsed[~is_date] = _parse_text_dates(text[~is_date], formats)
+    bad = (text.notna() & parsed.isna()).to_numpy()
+    if bad.any():
+        accepted = "YYYY-MM-DD, DD-MM-YYYY or DD.MM.YYYY" + (" or YYYY-MM" if formats is MONTH_FORMATS else "")
+        rows = values.index[np.isin(codes, np.flatnonzero(bad))]
+        raise InputError(file, f"unparseable date in {column} (expected {accepted})", rows)
+    out = _expand(codes, parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    return pd.Series(out, index=values.index, dtype="datetime64[ns]")
+
+
+def _numbers(values: pd.Series, file: str, column: str, decimal_comma: bool) -> pd.Series:
+    """float64 numbers (NaN when missing) from text or stored numbers.
+
+    With decimal_comma (CSV separated by ';') a ',' in the value is the decimal mark.
+    """
+    if pd.api.types.is_bool_dtype(values):
+        raise InputError(file, f"unparseable number in {column} (true/false values)", values.index)
+    if pd.api.types.is_numeric_dtype(values):
+        return pd.Series(values.to_numpy(dtype="float64", na_value=np.nan), index=values.index)
+    codes, distinct = _distinct(values)
+    text = _clean_text(distinct)
+    if decimal_comma:
+        text = text.str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    bad = (text.notna() & ~np.isfinite(numbers)).to_numpy()
+    if bad.any():
+        rows = values.index[np.isin(codes, np.flatnonzero(bad))]
+        raise InputError(file, f"unparseable number in {column}", rows)
+    return pd.Series(_expand(codes, numbers.to_numpy(), np.nan), index=values.index, dtype="float64")
+
+
+def _whole_numbers(values: pd.Series, file: str, column: str, decimal_comma: bool) -> pd.Series:
+    """Whole numbers as float64 (NaN when missing; int64 once missing values are ruled out)."""
+    numbers = _numbers(values, file, column, decimal_comma)
+    bad = numbers.notna() & (numbers != np.floor(numbers))
+    if bad.any():
+        raise InputError(file, f"{column} is not a whole number", bad.index[bad])
+    huge = numbers.abs() > 2**53  # beyond this a float no longer holds every whole number
+    if huge.any():
+        raise InputError(file, f"number too large in {column}", huge.index[huge])
+    return numbers
+
+
+def _iso_weeks(text: pd.Series, file: str) -> pd.Series:
+    """ISO weeks as 'YYYY-Www' (2020-W3 and 2020w03 accepted); a week the year does not have is an error."""
+
+    def canonical(value: str):
+        m = _ISO_WEEK.fullmatch(value)
+        if not m:
+            return None
+        year, week = int(m.group(1)), int(m.group(2))
+        try:
+            dt.date.fromisocalendar(year, week, 1)
+        except ValueError:
+            return None
+        return f"{year:04d}-W{week:02d}"
+
+    distinct = {v: canonical(v) for v in text.dropna().unique()}
+    weeks = text.map(distinct, na_action="ignore")
+    bad = text.notna() & weeks.isna()
+    if bad.any():
+        raise InputError(file, "invalid ISO week in week (expected e.g. 2020-W03)", bad.index[bad])
+    return weeks.astype(object).where(weeks.notna(), np.nan)
+
+
+def _convert(frame: pd.DataFrame, table: str, file: str, decimal_comma: bool) -> pd.DataFrame:
+    """Every column of the table converted to its type (ints still float64: checked
+    for missing values before they become int64). Absent optional columns are all-missing."""
+    out = {}
+    for column, kind in TABLE_COLUMNS[table].items():
+        if column not in frame:
+            empty = {"str": np.nan, "date": pd.NaT, "float": np.nan, "int": np.nan}[kind]
+            dtype = {"str": object, "date": "datetime64[ns]", "float": "float64", "int": "float64"}[kind]
+            out[column] = pd.Series(empty, index=frame.index, dtype=dtype)
+            continue
+        values = frame[column]
+        if kind == "date":
+            formats = MONTH_FORMATS if (table, column) == ("hours", "month") else DATE_FORMATS
+            out[column] = _dates(values, file, column, formats)
+        elif kind == "float":
+            out[column] = _numbers(values, file, column, decimal_comma)
+        elif kind == "int":
+            out[column] = _whole_numbers(values, file, column, decimal_comma)
+        else:
+            text = _text(values, lower=column in _LOWERCASE_CODES.get(table, ()))
+            if (table, column) == ("goals", "week"):
+                text = _iso_weeks(text, file)
+            out[column] = text
+    typed = pd.DataFrame(out, index=frame.index)
+    if table == "hours":  # the month the hours describe, as its first day
+        typed["month"] = typed["month"].dt.to_period("M").dt.to_timestamp()
+    return typed
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _schema(table: str, case_rounds: tuple[int, ...] = ()):
+    """pandera schema with the per-column and per-row rules of SPEC "Rejected input".
+
+    Each check's `error` is the rule text shown to the user.
+    """
+    import pandera.pandas as pa
+
+    def column(name, checks=(), unique=False):
+        return pa.Column(
+            None, nullable=name not in NON_NULL_COLUMNS[table], unique=unique, checks=list(checks), required=True
+        )
+
+    def row_rule(fn, error):
+        return pa.Check(fn, error=error, ignore_na=False)
+
+    columns = {name: column(name) for name in TABLE_COLUMNS[table]}
+    checks = []
+    if table == "cases":
+        columns["case_id"] = column("case_id", unique=True)
+        columns["target_group"] = column(
+            "target_group", [pa.Check.isin(TARGET_GROUPS, error="unknown target_group (rehab, ledighedsydelse or fleksjob)")]
+        )
+        columns["status"] = column("status", [pa.Check.isin(STATUS_CATEGORIES, error="unknown status category")])
+        if case_rounds:
+            columns["round"] = column(
+                "round", [pa.Check.isin(case_rounds, error="round not listed under rounds in dataset.yml")]
+            )
+        checks = [
+            row_rule(
+                lambda d: (d["target_group"] != "ledighedsydelse") | d["benefit_start"].notna(),
+                "benefit_start missing for a ledighedsydelse case",
+            ),
+            row_rule(
+                lambda d: ~(d["exit_date"] < d["project_entry"]),
+                "exit_date before project_entry",
+            ),
+            row_rule(
+                lambda d: (d["target_group"] == "fleksjob") | ~(d["flexjob_start"] < d["project_entry"]),
+                "flexjob_start before project_entry (allowed only for target_group fleksjob)",
+            ),
+            row_rule(lambda d: ~(d["benefit_start"] > d["flexjob_start"]), "benefit_start after flexjob_start"),
+        ]
+    elif table == "hours":
+        limit = f"outside 0-{MAX_WEEKLY_HOURS}"
+        columns["effective_hours"] = column(
+            "effective_hours", [pa.Check.in_range(0, MAX_WEEKLY_HOURS, error=f"effective_hours {limit}")]
+        )
+        columns["attended_hours"] = column(
+            "attended_hours", [pa.Check.in_range(0, MAX_WEEKLY_HOURS, error=f"attended_hours {limit}")]
+        )
+        checks = [
+            row_rule(
+                lambda d: ~(d["effective_hours"] > d["attended_hours"]), "effective_hours above attended_hours"
+            ),
+            row_rule(
+                lambda d: ~d.duplicated(["case_id", "month"], keep=False), "more than one row for a case_id and month"
+            ),
+        ]
+    elif table == "contacts":
+        columns["channel"] = column("channel", [pa.Check.isin(CHANNELS, error=f"unknown channel ({', '.join(CHANNELS)})")])
+        columns["kind"] = column("kind", [pa.Check.isin(KINDS, error=f"unknown kind ({', '.join(KINDS)})")])
+    elif table == "goals":
+        columns["realised"] = column("realised", [pa.Check.ge(0, error="negative realised")])
+        columns["target"] = column("target", [pa.Check.ge(0, error="negative target")])
+    return pa.DataFrameSchema(columns, checks=checks)
+
+
+def _rule_order(schema) -> list[str]:
+    """Rule texts in the order they are reported: missing values, duplicates, column rules, row rules."""
+    order = [f"missing {name}" for name in schema.columns]
+    order += [f"duplicate {name}" for name, col in schema.columns.items() if col.unique]
+    order += [c.error for col in schema.columns.values() for c in col.checks]
+    order += [c.error for c in schema.checks]
+    return order
+
+
+def _check_rules(typed: pd.DataFrame, table: str, file: str, case_rounds: tuple[int, ...] = ()) -> None:
+    """Validate with pandera (lazy, so every failure is collected) and raise the
+    first broken rule with its row numbers (the frame's index). Values are never shown."""
+    import pandera.pandas as pa
+
+    schema = _schema(table, case_rounds)
+    try:
+        schema.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        failures = err.failure_cases
+        rule = failures["check"].astype(str).copy()
+        rule[failures["check"] == "not_nullable"] = "missing " + failures["column"].astype(str)
+        rule[failures["check"] == "field_uniqueness"] = "duplicate " + failures["column"].astype(str)
+        order = _rule_order(schema)
+        broken = sorted(set(rule), key=lambda r: order.index(r) if r in order else len(order))
+        first = broken[0]
+        rows = pd.to_numeric(failures.loc[rule == first, "index"], errors="coerce").dropna().astype(int)
+        raise InputError(file, first, rows) from None
+
+
+def _check_known_case_ids(typed: pd.DataFrame, case_ids: pd.Series, file: str) -> None:
+    unknown = ~typed["case_id"].isin(case_ids)
+    if unknown.any():
+        raise InputError(file, "unknown case_id (not in cases)", typed.index[unknown])
+
+
+def _finish(typed: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The typed frame as the Dataset holds it: ints as int64, a fresh 0..n-1 index."""
+    for column, kind in TABLE_COLUMNS[table].items():
+        if kind == "int":
+            typed[column] = typed[column].astype("int64")
+    return typed.reset_index(drop=True)
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """An empty typed frame with the table's columns."""
+    dtypes = {"str": object, "date": "datetime64[ns]", "float": "float64", "int": "int64"}
+    return pd.DataFrame({c: pd.Series(dtype=dtypes[k]) for c, k in TABLE_COLUMNS[table].items()})
+
+
+# --------------------------------------------------------------------------- public
+
+
+def load_dataset(path) -> Dataset:
+    """Load a dataset folder and check it against SPEC section 1.
+
+    Raises InputError (file, rule, row numbers) for anything that breaks the
+    contract, and for identifying data, before any output is written.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError(str(folder), "not a dataset folder (expected a folder with dataset.yml and cases)")
+    yml_bytes, name, extraction_date, rounds = _read_yml(folder)
+    paths = _table_files(folder)
+    files = {"dataset.yml": yml_bytes}
+    raw = {}
+    # Read every table and refuse identifying data before anything else is done with it.
+    for table, table_path in paths.items():
+        data = table_path.read_bytes()
+        files[table_path.name] = data
+        frame, bad_width, decimal_comma = _read_table(table_path, data)
+        refuse_identifying(frame, str(table_path))
+        raw[table] = (frame, bad_width, decimal_comma)
+
+    tables = {}
+    for table in TABLE_COLUMNS:
+        if table not in raw:
+            tables[table] = empty_table(table)
+            continue
+        frame, bad_width, decimal_comma = raw[table]
+        file = str(paths[table])
+        if bad_width:
+            raise InputError(file, f"wrong number of fields (the header has {frame.shape[1]})", bad_width)
+        selected = _select_columns(frame, table, file)
+        if table == "cases" and len(selected) == 0:
+            raise InputError(file, "cases table has no rows")
+        typed = _convert(selected, table, file, decimal_comma)
+        _check_rules(typed, table, file, tuple(rounds) if table == "cases" else ())
+        if table in ("hours", "contacts"):
+            _check_known_case_ids(typed, tables["cases"]["case_id"], file)
+        tables[table] = _finish(typed, table)
+
+    return Dataset(
+        name=name,
+        extraction_date=extraction_date,
+        cases=tables["cases"],
+        hours=tables["hours"],
+        contacts=tables["contacts"],
+        goals=tables["goals"],
+        rounds=rounds,
+        input_hash=_input_hash(files),
+        source=folder,
+    )
+
+
+def summarise(ds: Dataset) -> str:
+    """A short summary for `evalkit validate`: name, extraction date, rows per
+    table, municipalities, rounds with spans and target groups. No row data."""
+    cases = ds.cases
+    lines = [
+        f"Dataset: {ds.name}",
+        f"Extraction date: {ds.extraction_date:%Y-%m-%d}",
+        "Rows: " + ", ".join(f"{t} {len(getattr(ds, t)):,}" for t in TABLE_COLUMNS),
+        f"Municipalities: {cases['municipality'].nunique()}",
+    ]
+    rounds = []
+    for number, n in cases["round"].value_counts().sort_index().items():
+        span = ds.rounds.get(int(number))
+        where = f" {span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}" if span else ""
+        municipalities = cases.loc[cases["round"] == number, "municipality"].nunique()
+        rounds.append(f"{number} ({where.strip() + ', ' if where else ''}{n:,} cases, {municipalities} municipalities)")
+    lines.append("Rounds: " + ("; ".join(rounds) if rounds else "none"))
+    groups = cases["target_group"].value_counts()
+    lines.append("Target groups: " + ", ".join(f"{g} {int(groups.get(g, 0)):,}" for g in TARGET_GROUPS))
+    return "\n".join(lines)
+
+
+def subset(ds: Dataset, municipality: str | None = None, round_: int | None = None) -> Dataset:
+    """The dataset restricted to one municipality and/or round.
+
+    Cases are filtered; hours and contacts keep the rows of the remaining
+    case_ids; goals are per team, so they are kept unless they have a
+    municipality column. Unknown names raise InputError naming the known ones.
+    """
+    cases = ds.cases
+    keep = pd.Series(True, index=cases.index)
+    if municipality is not None:
+        wanted = unicodedata.normalize("NFC", str(municipality)).strip().casefold()
+        names = cases["municipality"].astype(str).str.casefold()
+        if not (names == wanted).any():
+            known = ", ".join(sorted(cases["municipality"].dropna().unique()))
+            raise InputError("--municipality", f"unknown municipality '{municipality}' (known: {known})")
+        keep &= names == wanted
+    if round_ is not None:
+        known_rounds = sorted(int(r) for r in cases["round"].unique())
+        if int(round_) not in known_rounds:
+            raise InputError("--round", f"unknown round {round_} (known: {', '.join(map(str, known_rounds))})")
+        keep &= cases["round"] == int(round_)
+        if not keep.any():
+            raise InputError("--round", f"no cases of municipality '{municipality}' in round {round_}")
+    kept = cases[keep].reset_index(drop=True)
+    ids = kept["case_id"]
+    goals = ds.goals
+    if municipality is not None and "municipality" in goals:
+        goals = goals[goals["municipality"].astype(str).str.casefold() == wanted].reset_index(drop=True)
+    return replace(
+        ds,
+        cases=kept,
+        hours=ds.hours[ds.hours["case_id"].isin(ids)].reset_index(drop=True),
+        contacts=ds.contacts[ds.contacts["case_id"].isin(ids)].reset_index(drop=True),
+        goals=goals,
+    )

@@ -1,0 +1,74 @@
+"""Shared fixtures: a small valid dataset written as CSV text, and a writer for variants of it.
+
+The tables are literal CSV text (UTF-8, ',' separator, ISO dates), so a test that
+breaks one rule edits one visible line and knows its row number (header = row 1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SMALL_YML = """\
+name: Lille testdatasæt
+extraction_date: 2021-12-31
+rounds:
+  1: {start: 2019-04-01, end: 2020-09-30}
+  2: {start: 2020-10-01, end: 2021-12-31}
+"""
+
+# Row numbers as a person counts them: header = 1, C1 = 2, C2 = 3, C3 = 4, C4 = 5.
+SMALL_CASES = """\
+case_id,municipality,round,caseworker_id,target_group,project_entry,benefit_start,flexjob_start,exit_date,exit_reason,sex,age_band,status
+C1,Tønder,1,W1,ledighedsydelse,2019-05-01,2019-01-15,2019-11-04,,,K,40-49,
+C2,Tønder,1,W1,rehab,2019-06-10,,,2020-02-28,flyttet til Århus,M,50-59,udgået
+C3,Albertslund,1,W2,fleksjob,2019-04-15,2017-03-01,2018-09-01,,,K,60+,
+C4,København,2,W3,ledighedsydelse,2020-11-02,2020-08-03,,,,M,18-29,
+"""
+SMALL_HOURS = """\
+case_id,month,effective_hours,attended_hours
+C1,2019-11,4.5,6
+C1,2019-12-01,5,7.5
+C3,2019-04-15,3,3
+C3,2020-04-01,10.25,12
+"""
+SMALL_CONTACTS = """\
+case_id,date,channel,kind
+C1,2019-05-20,telefon,samtale
+C1,2019-12-02,virksomhedsbesøg,opfølgning
+C4,2021-06-01,fysisk,step_up
+"""
+SMALL_GOALS = """\
+team,employee_id,week,indicator,realised,target
+Team Syd,W1,2020-W03,jobåbninger,2,3
+Team Syd,W2,2020-W53,virksomhedskontakter,12,10
+"""
+SMALL_TABLES = {"cases": SMALL_CASES, "hours": SMALL_HOURS, "contacts": SMALL_CONTACTS, "goals": SMALL_GOALS}
+
+
+def write_dataset(folder: Path, tables: dict[str, str | bytes] | None = None, yml: str | None = SMALL_YML,
+                  suffix: str = ".csv") -> Path:
+    """Write dataset.yml and the tables into `folder` (text as UTF-8, bytes as given).
+
+    `tables` defaults to the small dataset; a table mapped to None is left out,
+    and `yml=None` leaves out dataset.yml.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if yml is not None:
+        (folder / "dataset.yml").write_text(yml, encoding="utf-8")
+    for table, content in (SMALL_TABLES if tables is None else tables).items():
+        if content is None:
+            continue
+        path = folder / f"{table}{suffix}"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def small_dataset(tmp_path) -> Path:
+    """The small valid dataset as CSV in tmp_path/small."""
+    return write_dataset(tmp_path / "small")
