@@ -23,7 +23,7 @@ from evalkit.dataset import (
     GOAL_COLUMNS,
     HOURS_COLUMNS,
     DATE_FORMATS,
-    _dates,
+    parse_dates,
     load_dataset,
     subset,
     summarise,
@@ -244,7 +244,7 @@ def test_missing_cases_table_is_refused(tmp_path):
      ("12-10-2020", "2020-10-12"), ("2020-10-12", "2020-10-12")],
 )
 def test_date_formats(text, expected):
-    parsed = _dates(pd.Series([text], index=[2]), "x.csv", "project_entry")
+    parsed = parse_dates(pd.Series([text], index=[2]), "x.csv", "project_entry")
     assert parsed.iloc[0] == D(expected)
 
 
@@ -252,7 +252,7 @@ def test_date_formats(text, expected):
 def test_unparseable_dates_name_their_row(text):
     values = pd.Series(["2020-01-01", text, "2020-01-02"], index=[2, 3, 4])
     with pytest.raises(InputError, match="unparseable date in project_entry") as info:
-        _dates(values, "x.csv", "project_entry")
+        parse_dates(values, "x.csv", "project_entry")
     assert info.value.rows == [3]
     assert text not in str(info.value)
 
@@ -262,7 +262,7 @@ def test_unparseable_dates_name_their_row(text):
 def test_every_date_format_reads_back_the_same_day(day):
     """Python's strftime writes each accepted format; each must read back as the same day."""
     texts = [day.strftime(fmt) for _, fmt in DATE_FORMATS]
-    parsed = _dates(pd.Series(texts, index=[2, 3, 4]), "x.csv", "date")
+    parsed = parse_dates(pd.Series(texts, index=[2, 3, 4]), "x.csv", "date")
     assert (parsed == D(day)).all()
 
 

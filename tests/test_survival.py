@@ -113,12 +113,13 @@ def test_hand_worked_kaplan_meier_with_left_truncation():
     # CI at t = 20 from the first two risk sets only
     low20, high20 = hand_loglog_ci(HAND_Y[:2], HAND_D[:2])
     assert curve.loc[2, "ci_low"] == pytest.approx(low20) and curve.loc[2, "ci_high"] == pytest.approx(high20)
-    # before any event S = 1 and the interval is (1, 1)
-    assert curve.loc[0, ["ci_low", "ci_high"]].tolist() == [1.0, 1.0]
+    # before any event S = 1 and the log-log interval is undefined (NA in R)
+    assert curve.loc[0, ["ci_low", "ci_high"]].isna().all()
 
     assert summary.to_json() == {
         "n": 9, "events": 5, "s39": pytest.approx(0.27), "s39_ci_low": pytest.approx(low),
         "s39_ci_high": pytest.approx(high), "at_risk_39": 4, "median_weeks": 20.0,
+        "s39_reason": None,
     }
 
 
@@ -146,7 +147,10 @@ def test_curve_matches_lifelines_on_tied_random_data():
     curve = summary.curve
     np.testing.assert_allclose(curve["survival"], km.predict(curve["weeks"].to_numpy()), rtol=1e-12)
     ci = km.confidence_interval_.reindex(curve["weeks"].to_numpy(), method="ffill").to_numpy()
-    np.testing.assert_allclose(curve[["ci_low", "ci_high"]].to_numpy(), ci, rtol=1e-10)
+    # lifelines reports (1, 1) where S = 1; R (and evalkit) leave the log-log interval undefined there
+    below_one = (curve["survival"] < 1.0).to_numpy()
+    assert curve.loc[~below_one, ["ci_low", "ci_high"]].isna().all().all()
+    np.testing.assert_allclose(curve.loc[below_one, ["ci_low", "ci_high"]].to_numpy(), ci[below_one], rtol=1e-10)
     direct = [int(((entry < t) & (t <= time)).sum()) for t in curve["weeks"][1:]]
     assert curve["at_risk"][1:].tolist() == direct
 
@@ -245,9 +249,9 @@ def test_event_at_exactly_39_is_included():
     # (0,39] event, (0,40] censored, (0,50] censored: Y(39) = 3, S(39) = 2/3 (not 1)
     s = time_to_flexjob(cases_from_days(weeks([(0, 39, True), (0, 40, False), (0, 50, False)])), E)
     assert s.s39 == pytest.approx(2 / 3) and s.at_risk_39 == 3
-    # one day earlier the event is not yet counted: S(39) = 1 and CI (1, 1)
+    # one day later the event is not yet counted: S(39) = 1, log-log CI undefined (NA in R)
     s = time_to_flexjob(cases_from_days([(0, 274, True), (0, 280, False)]), E)
-    assert s.s39 == 1.0 and (s.s39_ci_low, s.s39_ci_high) == (1.0, 1.0)
+    assert s.s39 == 1.0 and (s.s39_ci_low, s.s39_ci_high) == (None, None)
 
 
 def test_survival_reaching_zero_has_no_interval():
@@ -257,7 +261,7 @@ def test_survival_reaching_zero_has_no_interval():
     s = time_to_flexjob(cases_from_days(weeks([(0, 10, True), (10, 50, False)])), E)
     assert s.s39 == 0.0 and s.at_risk_39 == 1 and s.median_weeks == 10
     assert s.to_json()["s39_ci_low"] is None and s.to_json()["s39_ci_high"] is None
-    assert s.curve["ci_low"].isna().tolist() == [False, True, True]
+    assert s.curve["ci_low"].isna().tolist() == [True, True, True]  # S = 1 at t = 0, then S = 0
 
 
 def test_at_risk_at_counts_the_rule():

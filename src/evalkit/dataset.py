@@ -359,7 +359,7 @@ def _xlsx_cell(value):
     return value
 
 
-def _read_table(path: Path, data: bytes) -> tuple[pd.DataFrame, list[int], bool]:
+def read_table(path: Path, data: bytes) -> tuple[pd.DataFrame, list[int], bool]:
     """The table as stored, with bad-width rows and the decimal-comma flag (CSV only)."""
     file = str(path)
     suffix = path.suffix.lower()
@@ -416,7 +416,7 @@ def _clean_text(distinct: pd.Series) -> pd.Series:
     return text.where(text != "", np.nan)
 
 
-def _text(values: pd.Series, lower: bool = False) -> pd.Series:
+def parse_text(values: pd.Series, lower: bool = False) -> pd.Series:
     """Trimmed str values (object dtype, lowercased for codes), NaN where missing or empty."""
     if pd.api.types.is_datetime64_any_dtype(values):
         values = values.dt.strftime("%Y-%m-%d")
@@ -439,7 +439,7 @@ def _parse_text_dates(text: pd.Series, formats) -> pd.Series:
     return parsed
 
 
-def _dates(values: pd.Series, file: str, column: str, formats=DATE_FORMATS) -> pd.Series:
+def parse_dates(values: pd.Series, file: str, column: str, formats=DATE_FORMATS) -> pd.Series:
     """datetime64[ns] dates (NaT when missing) from text, dates or datetimes."""
     if pd.api.types.is_datetime64_any_dtype(values):
         if getattr(values.dt, "tz", None) is not None:
@@ -516,7 +516,7 @@ def _iso_weeks(text: pd.Series, file: str) -> pd.Series:
     return weeks.astype(object).where(weeks.notna(), np.nan)
 
 
-def _convert(frame: pd.DataFrame, table: str, file: str, decimal_comma: bool) -> pd.DataFrame:
+def convert_table(frame: pd.DataFrame, table: str, file: str, decimal_comma: bool) -> pd.DataFrame:
     """Every column of the table converted to its type (ints still float64: checked
     for missing values before they become int64). Absent optional columns are all-missing."""
     out = {}
@@ -529,13 +529,13 @@ def _convert(frame: pd.DataFrame, table: str, file: str, decimal_comma: bool) ->
         values = frame[column]
         if kind == "date":
             formats = MONTH_FORMATS if (table, column) == ("hours", "month") else DATE_FORMATS
-            out[column] = _dates(values, file, column, formats)
+            out[column] = parse_dates(values, file, column, formats)
         elif kind == "float":
             out[column] = _numbers(values, file, column, decimal_comma)
         elif kind == "int":
             out[column] = _whole_numbers(values, file, column, decimal_comma)
         else:
-            text = _text(values, lower=column in _LOWERCASE_CODES.get(table, ()))
+            text = parse_text(values, lower=column in _LOWERCASE_CODES.get(table, ()))
             if (table, column) == ("goals", "week"):
                 text = _iso_weeks(text, file)
             out[column] = text
@@ -684,7 +684,7 @@ def load_dataset(path) -> Dataset:
     for table, table_path in paths.items():
         data = table_path.read_bytes()
         files[table_path.name] = data
-        frame, bad_width, decimal_comma = _read_table(table_path, data)
+        frame, bad_width, decimal_comma = read_table(table_path, data)
         refuse_identifying(frame, str(table_path))
         raw[table] = (frame, bad_width, decimal_comma)
 
@@ -700,7 +700,7 @@ def load_dataset(path) -> Dataset:
         selected = _select_columns(frame, table, file)
         if table == "cases" and len(selected) == 0:
             raise InputError(file, "cases table has no rows")
-        typed = _convert(selected, table, file, decimal_comma)
+        typed = convert_table(selected, table, file, decimal_comma)
         _check_rules(typed, table, file, tuple(rounds) if table == "cases" else ())
         if table in ("hours", "contacts"):
             _check_known_case_ids(typed, tables["cases"]["case_id"], file)

@@ -111,7 +111,8 @@ def _loglog_ci(s: np.ndarray, var_log: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """95 % pointwise CI by log(-log S) with Greenwood's variance (R conf.type="log-log").
 
     exp(-exp(log(-log S) +/- z * se)), se = sqrt(Greenwood sum) / |log S|.
-    S = 1 (no events yet) gives (1, 1); S = 0 gives NaN, as in R.
+    S = 1 (no events yet) and S = 0 give NaN, as in R (survfit_confint sets
+    p = 0 or 1 to NA before the transform: the interval is not defined there).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         log_s = np.log(s)
@@ -119,8 +120,9 @@ def _loglog_ci(s: np.ndarray, var_log: np.ndarray) -> tuple[np.ndarray, np.ndarr
         centre = np.log(-log_s)
         low = np.exp(-np.exp(centre + Z * se))
         high = np.exp(-np.exp(centre - Z * se))
-    low = np.where(s == 1.0, 1.0, np.where(s == 0.0, np.nan, low))
-    high = np.where(s == 1.0, 1.0, np.where(s == 0.0, np.nan, high))
+    undefined = (s == 1.0) | (s == 0.0)
+    low = np.where(undefined, np.nan, low)
+    high = np.where(undefined, np.nan, high)
     return low, high
 
 
@@ -206,6 +208,7 @@ class SurvivalSummary:
             "s39_ci_high": _num(self.s39_ci_high),
             "at_risk_39": int(self.at_risk_39),
             "median_weeks": _num(self.median_weeks),
+            "s39_reason": self.s39_reason,
         }
 
 
