@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 SMALL_YML = """\
@@ -72,3 +74,19 @@ def write_dataset(folder: Path, tables: dict[str, str | bytes] | None = None, ym
 def small_dataset(tmp_path) -> Path:
     """The small valid dataset as CSV in tmp_path/small."""
     return write_dataset(tmp_path / "small")
+
+
+def typed(rows: list[dict], columns: dict) -> pd.DataFrame:
+    """A frame with every column of `columns`, typed as the loader types them."""
+    out = {}
+    for col, kind in columns.items():
+        values = pd.Series([r.get(col) for r in rows], dtype=object)
+        if kind == "date":
+            out[col] = pd.to_datetime(values).astype("datetime64[ns]")
+        elif kind == "int":
+            out[col] = values.astype("int64")
+        elif kind == "float":
+            out[col] = values.astype(float)
+        else:
+            out[col] = values.where(values.notna(), np.nan)
+    return pd.DataFrame(out, columns=list(columns))

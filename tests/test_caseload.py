@@ -13,23 +13,11 @@ from evalkit.caseload import (
     regression_frame,
 )
 from evalkit.dataset import CASE_COLUMNS, HOURS_COLUMNS
+from conftest import typed
 
 D = pd.Timedelta(days=1)
 
 
-def typed(rows: list[dict], columns: dict) -> pd.DataFrame:
-    out = {}
-    for col, kind in columns.items():
-        values = pd.Series([r.get(col) for r in rows], dtype=object)
-        if kind == "date":
-            out[col] = pd.to_datetime(values).astype("datetime64[ns]")
-        elif kind == "int":
-            out[col] = values.astype("int64")
-        elif kind == "float":
-            out[col] = values.astype(float)
-        else:
-            out[col] = values.where(values.notna(), np.nan)
-    return pd.DataFrame(out, columns=list(columns))
 
 
 def cases_frame(rows):

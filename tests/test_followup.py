@@ -1,28 +1,15 @@
 """Follow-up cadence and Step Up (SPEC section 3)."""
 
-import numpy as np
 import pandas as pd
 
 from evalkit.dataset import CASE_COLUMNS, CONTACT_COLUMNS
 from evalkit.followup import follow_up, follow_up_counts, step_up
+from conftest import typed
 
 E = pd.Timestamp("2021-12-31")
 D = pd.Timedelta(days=1)
 
 
-def typed(rows: list[dict], columns: dict) -> pd.DataFrame:
-    out = {}
-    for col, kind in columns.items():
-        values = pd.Series([r.get(col) for r in rows], dtype=object)
-        if kind == "date":
-            out[col] = pd.to_datetime(values).astype("datetime64[ns]")
-        elif kind == "int":
-            out[col] = values.astype("int64")
-        elif kind == "float":
-            out[col] = values.astype(float)
-        else:
-            out[col] = values.where(values.notna(), np.nan)
-    return pd.DataFrame(out, columns=list(columns))
 
 
 def cases_frame(rows):

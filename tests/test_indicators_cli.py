@@ -4,7 +4,6 @@ import csv
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -12,6 +11,7 @@ from click.testing import CliRunner
 from evalkit.cli import main
 from evalkit.dataset import CASE_COLUMNS, CONTACT_COLUMNS, GOAL_COLUMNS, HOURS_COLUMNS, Dataset, load_dataset
 from evalkit.indicators import compute_all, compute_indicators, format_indicators
+from conftest import typed
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 E = pd.Timestamp("2021-12-31")
@@ -107,19 +107,6 @@ def test_text_output_is_readable(sample):
 # --- a hand-made dataset ----------------------------------------------------------
 
 
-def typed(rows: list[dict], columns: dict) -> pd.DataFrame:
-    out = {}
-    for col, kind in columns.items():
-        values = pd.Series([r.get(col) for r in rows], dtype=object)
-        if kind == "date":
-            out[col] = pd.to_datetime(values).astype("datetime64[ns]")
-        elif kind == "int":
-            out[col] = values.astype("int64")
-        elif kind == "float":
-            out[col] = values.astype(float)
-        else:
-            out[col] = values.where(values.notna(), np.nan)
-    return pd.DataFrame(out, columns=list(columns))
 
 
 def hand_dataset() -> Dataset:

@@ -1,28 +1,15 @@
 """Success criterion 3: progression in effective hours (SPEC section 3)."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from evalkit.dataset import CASE_COLUMNS, HOURS_COLUMNS
 from evalkit.progression import progression_table, round_half_up_2, sc3
+from conftest import typed
 
 E = pd.Timestamp("2021-12-31")
 
 
-def typed(rows: list[dict], columns: dict) -> pd.DataFrame:
-    out = {}
-    for col, kind in columns.items():
-        values = pd.Series([r.get(col) for r in rows], dtype=object)
-        if kind == "date":
-            out[col] = pd.to_datetime(values).astype("datetime64[ns]")
-        elif kind == "int":
-            out[col] = values.astype("int64")
-        elif kind == "float":
-            out[col] = values.astype(float)
-        else:
-            out[col] = values.where(values.notna(), np.nan)
-    return pd.DataFrame(out, columns=list(columns))
 
 
 def cases_frame(entries: dict) -> pd.DataFrame:

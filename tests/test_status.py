@@ -1,28 +1,14 @@
 """Status categories at the extraction date and valid flexjobs (SPEC sections 2-3)."""
 
-import numpy as np
 import pandas as pd
 
 from evalkit.dataset import CASE_COLUMNS, HOURS_COLUMNS
 from evalkit.status import STATUS_CATEGORIES, status_at, status_counts, valid_flexjob
+from conftest import typed
 
 E = pd.Timestamp("2021-12-31")
 
 
-def typed(rows: list[dict], columns: dict) -> pd.DataFrame:
-    """A frame with every column of `columns`, typed as the loader types them."""
-    out = {}
-    for col, kind in columns.items():
-        values = pd.Series([r.get(col) for r in rows], dtype=object)
-        if kind == "date":
-            out[col] = pd.to_datetime(values).astype("datetime64[ns]")
-        elif kind == "int":
-            out[col] = values.astype("int64")
-        elif kind == "float":
-            out[col] = values.astype(float)
-        else:
-            out[col] = values.where(values.notna(), np.nan)
-    return pd.DataFrame(out, columns=list(columns))
 
 
 def cases_frame(rows):

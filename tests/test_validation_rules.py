@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SMALL_CASES, SMALL_CONTACTS, SMALL_GOALS, SMALL_HOURS, SMALL_TABLES, SMALL_YML, write_dataset
+from conftest import SMALL_CASES, SMALL_CONTACTS, SMALL_TABLES, SMALL_YML, write_dataset
 
 from evalkit.cli import main
 from evalkit.dataset import load_dataset
@@ -228,7 +228,6 @@ def test_ten_digits_without_a_valid_date_are_not_cpr(tmp_path, value):
 
 def test_cpr_in_parquet_integer_column(tmp_path):
     """A CPR stored as a number loses its leading zero; it is still recognised."""
-    import pandas as pd
 
     folder = write_dataset(tmp_path / "data")
     cases = load_dataset(folder).cases
