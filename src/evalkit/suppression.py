@@ -1,0 +1,148 @@
+"""Small-cell suppression for published tables and figures (SPEC section 5).
+
+Every table or figure in an HTML report that counts persons goes through this
+module, so the rule lives in one place:
+
+- counts 1 to threshold-1 are shown as ``<5`` (primary suppression; 0 is shown);
+- shares, means and medians computed from fewer than `threshold` persons are
+  suppressed (`share_suppressed`, `stat_suppressed`);
+- secondary suppression: where a suppressed cell is the only suppressed cell of a
+  row or column with a published total, it could be recovered by subtraction, so
+  the next smallest cell there is suppressed too, repeated until stable;
+- survival curves are drawn only while at least `threshold` are at risk
+  (`mask_curve`).
+
+The threshold is a setting: `THRESHOLD` (default 5, Statistics Denmark's rule)
+or the ``EVALKIT_SUPPRESSION_THRESHOLD`` environment variable, and every
+function takes it as an argument. JSON output of the command line is for
+analysts with data access and is not suppressed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pandas as pd
+
+THRESHOLD = int(os.environ.get("EVALKIT_SUPPRESSION_THRESHOLD", "5"))
+
+# Cell codes of a suppression mask.
+SHOWN, PRIMARY, SECONDARY = 0, 1, 2
+
+
+def is_small(n, threshold: int = THRESHOLD) -> bool:
+    """True for a count of 1 to threshold-1 persons (0 and missing are not small)."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return False
+    return 0 < n < threshold
+
+
+def share_suppressed(k, n, threshold: int = THRESHOLD) -> bool:
+    """True when a share k/n must not be published.
+
+    Suppressed when it is computed from fewer than `threshold` persons: the
+    denominator n is below the threshold, or the persons counted (k) or not
+    counted (n - k) number 1 to threshold-1, since n and the share would reveal them.
+    """
+    if n is None or n < threshold:
+        return True
+    if k is None:
+        return False
+    return is_small(k, threshold) or is_small(n - k, threshold)
+
+
+def stat_suppressed(n, threshold: int = THRESHOLD) -> bool:
+    """True when a mean or median over n persons must not be published (n < threshold)."""
+    return n is None or n < threshold
+
+
+def primary_mask(counts: pd.DataFrame, threshold: int = THRESHOLD) -> pd.DataFrame:
+    """PRIMARY where a count is 1 to threshold-1, else SHOWN."""
+    values = counts.to_numpy(dtype=float)
+    small = (values > 0) & (values < threshold)
+    return pd.DataFrame(np.where(small, PRIMARY, SHOWN), index=counts.index, columns=counts.columns)
+
+
+def _groups(counts: pd.DataFrame, total_row, total_col) -> list[list[tuple[int, int]]]:
+    """Cell positions bound by a published total: every row when a total column is
+    published, every column when a total row is published (totals included)."""
+    nrow, ncol = counts.shape
+    groups = []
+    if total_col is not None:
+        groups += [[(i, j) for j in range(ncol)] for i in range(nrow)]
+    if total_row is not None:
+        groups += [[(i, j) for i in range(nrow)] for j in range(ncol)]
+    return groups
+
+
+def suppress_counts(
+    counts: pd.DataFrame,
+    threshold: int = THRESHOLD,
+    total_row=None,
+    total_col=None,
+) -> pd.DataFrame:
+    """Suppression mask (SHOWN / PRIMARY / SECONDARY) for a table of person counts.
+
+    `counts` holds the published cells including any total row and column, named
+    by `total_row` (an index label) and `total_col` (a column label); pass None
+    for a total that is not published. A row (column) is protected when it has 0
+    or at least 2 suppressed cells: where it has exactly one, the smallest shown
+    cell of that row (column) with a positive count is suppressed too (a total
+    only when no other cell is left; a zero cell only when nothing else is), and
+    this repeats until no row or column has a single suppressed cell.
+    """
+    mask = primary_mask(counts, threshold).to_numpy().copy()
+    values = counts.to_numpy(dtype=float)
+    total_i = counts.index.get_loc(total_row) if total_row is not None else None
+    total_j = counts.columns.get_loc(total_col) if total_col is not None else None
+    groups = _groups(counts, total_row, total_col)
+
+    def candidate_key(cell):
+        i, j = cell
+        is_total = i == total_i or j == total_j
+        # positive interior cells first, then totals, then zeros; smallest first
+        return (values[i, j] <= 0, is_total, values[i, j], i, j)
+
+    changed = True
+    while changed:
+        changed = False
+        for group in groups:
+            suppressed = [c for c in group if mask[c] != SHOWN]
+            if len(suppressed) != 1:
+                continue
+            candidates = [c for c in group if mask[c] == SHOWN]
+            if not candidates:
+                continue
+            mask[min(candidates, key=candidate_key)] = SECONDARY
+            changed = True
+    return pd.DataFrame(mask, index=counts.index, columns=counts.columns)
+
+
+def suppress_series(counts: pd.Series, threshold: int = THRESHOLD, total_label=None) -> pd.Series:
+    """`suppress_counts` for one column of counts (e.g. categories and their total)."""
+    frame = counts.to_frame("n")
+    return suppress_counts(frame, threshold, total_row=total_label)["n"]
+
+
+def mask_curve(curve: pd.DataFrame, threshold: int = THRESHOLD, at_risk_col: str = "at_risk",
+               time_col: str = "weeks") -> pd.DataFrame:
+    """A survival curve cut where the number at risk first falls below `threshold`.
+
+    From the first row after time 0 with fewer than `threshold` at risk onward,
+    the values (every column but time and at-risk) become NaN, so the curve is
+    drawn only while at least `threshold` are at risk. It does not reappear when
+    late entrants (left truncation) refill the risk set: its level there would
+    carry the events of the small risk set. The time-0 row (S = 1) is kept
+    while anything after it is shown.
+    """
+    out = curve.copy()
+    after_origin = (out[time_col] > 0).to_numpy()
+    small = (out[at_risk_col] < threshold).to_numpy() & after_origin
+    hidden = np.cumsum(small) > 0
+    if hidden[after_origin].all():
+        hidden[:] = True
+    value_cols = [c for c in out.columns if c not in (time_col, at_risk_col)]
+    out.loc[hidden, value_cols] = np.nan
+    return out

@@ -1,0 +1,159 @@
+"""The real report notebooks, executed: as-is with plain papermill, through `evalkit reports`
+on the sample data (plus a municipality with small counts), and on thin data.
+
+Each HTML is checked for its sections, for hidden code, for being self-contained
+(nothing fetched from the network) and for small-cell suppression.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+from test_reports import assert_no_code, assert_self_contained, write_dataset
+
+from evalkit.reports import (
+    build_reports,
+    notebook_to_html,
+    notebooks_dir,
+    read_manifest,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+MUNICIPALITY_SECTIONS = ["Nøgletal", "Succeskriterier", "Statuskategorier", "Tid til fleksjob", "Timeprogression",
+                         "Sagsstamme og resultater", "Opfølgning og Step Up", "Ressourceberegner", "Målstyring",
+                         "Datagrundlag og proveniens"]
+STATUS_SECTIONS = ["Statuskategorier pr. kommune", "Succeskriterier pr. kommune", "Overlevelseskurver pr. kommune",
+                   "Caterpillar-plot pr. succeskriterium", "Datagrundlag og proveniens"]
+ROUND_SECTIONS = ["Overlevelse pr. runde", "Cox-model", "Succeskriterium 1 og 3: forskelle mellem runderne",
+                  "Timeprogression pr. runde", "Datagrundlag og proveniens"]
+
+
+def sections(page: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", h).replace("¶", "").strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page, re.DOTALL)]
+
+
+def assert_report(page: str, expected_sections: list[str]) -> None:
+    assert sections(page) == expected_sections
+    assert_no_code(page)
+    assert_self_contained(page)
+    assert "Traceback" not in page and "Error" not in page
+
+
+def test_municipality_notebook_runs_as_is_with_plain_papermill(tmp_path):
+    """The notebook as a project lead opens it: default parameters, a fresh kernel, cwd = notebooks/."""
+    folder = notebooks_dir()
+    executed = pm.execute_notebook(str(folder / "municipality.ipynb"), str(tmp_path / "out.ipynb"),
+                                   kernel_name="python3", cwd=str(folder), progress_bar=False)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    page = notebook_to_html(executed, "Kommunerapport: Tønder")
+    assert_report(page, MUNICIPALITY_SECTIONS)
+    assert "Kommunerapport: Tønder" in page
+    assert page.count("data:image/png;base64,") >= 3  # survival, hours, caseload
+
+
+@pytest.fixture(scope="module")
+def sample_plus_small(tmp_path_factory) -> Path:
+    """data/sample with one more municipality, Lilleby, of three cases."""
+    folder = tmp_path_factory.mktemp("sample") / "data"
+    shutil.copytree(SAMPLE, folder)
+    header = (folder / "cases.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    rows = [
+        {"case_id": "LB1", "target_group": "ledighedsydelse", "project_entry": "2019-05-01",
+         "benefit_start": "2019-03-01", "flexjob_start": "2020-02-01", "sex": "K", "age_band": "30-39"},
+        {"case_id": "LB2", "target_group": "ledighedsydelse", "project_entry": "2019-06-01",
+         "benefit_start": "2019-03-01", "sex": "M", "age_band": "30-39"},
+        {"case_id": "LB3", "target_group": "rehab", "project_entry": "2019-06-01", "exit_date": "2020-01-01",
+         "exit_reason": "flyttet", "sex": "M", "age_band": "50-59"},
+    ]
+    with open(folder / "cases.csv", "a", encoding="utf-8") as fh:
+        for row in rows:
+            row.update(municipality="Lilleby", round="1", caseworker_id="WLB")
+            fh.write(",".join(row.get(col.strip(), "") for col in header) + "\n")
+    return folder
+
+
+def test_runner_end_to_end_on_sample(sample_plus_small, tmp_path):
+    out = tmp_path / "reports"
+    code = build_reports(sample_plus_small, out, municipalities=["Tønder", "Viborg", "Lilleby"], jobs=2,
+                         progress=False)
+    assert code == 0
+    assert {p.name for p in out.glob("*.html")} == {
+        "index.html", "kommune-toender.html", "kommune-viborg.html", "kommune-lilleby.html",
+        "statusrapport.html", "rundesammenligning.html"}
+    manifest = read_manifest(out)["reports"]
+    for name in ("kommune-toender", "kommune-viborg", "kommune-lilleby"):
+        page = (out / f"{name}.html").read_text(encoding="utf-8")
+        assert_report(page, MUNICIPALITY_SECTIONS)
+        assert manifest[name]["input_hash"] in page and manifest[name]["evalkit_version"] in page
+    status = (out / "statusrapport.html").read_text(encoding="utf-8")
+    assert_report(status, STATUS_SECTIONS)
+    rounds = (out / "rundesammenligning.html").read_text(encoding="utf-8")
+    assert_report(rounds, ROUND_SECTIONS)
+
+    toender = (out / "kommune-toender.html").read_text(encoding="utf-8")
+    assert "Kommunerapport: Tønder" in toender and "3.240" in toender  # the project's cases (3,237 + 3), Danish format
+    viborg = (out / "kommune-viborg.html").read_text(encoding="utf-8")
+    assert "Jobteam Viborg" in viborg  # goal tracking shown where goals exist
+    assert "ingen målstyringsdata" in toender.lower()
+
+    # small counts: Lilleby's numbers are suppressed, its curve is not drawn
+    lilleby = (out / "kommune-lilleby.html").read_text(encoding="utf-8")
+    assert "<td>Ledighedsydelse</td><td>&lt;5</td><td>x</td>" in lilleby
+    assert "<td>1. Andel i fleksjob blandt borgere på ledighedsydelse</td><td>x</td><td>x</td><td>&lt;5</td>" in lilleby
+    assert "kurven vises ikke (diskretionering)" in lilleby
+    assert "<td>Lilleby</td><td>1</td>" in status and "<td>Lilleby</td><td>1</td><td>0</td><td>&lt;5</td>" in status
+
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for name in ("kommune-toender", "kommune-viborg", "kommune-lilleby", "statusrapport", "rundesammenligning"):
+        assert f'href="{name}.html"' in index
+    assert_self_contained(index)
+
+
+def test_reports_on_thin_data_explain_what_is_missing(tmp_path):
+    """One case; no flexjob at all; everyone censored before 39 weeks; no hours, contacts or goals tables."""
+    data = write_dataset(tmp_path / "thin", [
+        "A1,Enkeltby,1,W1,ledighedsydelse,2019-05-01,2019-04-01,,,,K,30-39",
+        "B1,Ingenby,2,W2,ledighedsydelse,2021-10-01,2021-09-01,,,,M,40-49",
+        "B2,Ingenby,2,W2,ledighedsydelse,2021-10-05,2021-09-20,,,,K,50-59",
+        "B3,Ingenby,2,W2,rehab,2021-10-05,,,,,K,50-59",
+        "B4,Ingenby,2,W3,ledighedsydelse,2021-11-01,2021-10-20,,,,M,18-29",
+        "B5,Ingenby,2,W3,ledighedsydelse,2021-11-02,2021-11-01,,,,M,60+",
+        "B6,Ingenby,2,W3,ledighedsydelse,2021-11-03,2021-10-01,,,,K,60+",
+    ])
+    out = tmp_path / "reports"
+    assert build_reports(data, out, jobs=2, progress=False) == 0
+    one = (out / "kommune-enkeltby.html").read_text(encoding="utf-8")
+    none = (out / "kommune-ingenby.html").read_text(encoding="utf-8")
+    for page in (one, none):
+        assert_report(page, MUNICIPALITY_SECTIONS)
+        assert "ingen timeregistreringer" in page and "ingen kontakter" in page
+        assert "ingen målstyringsdata" in page.lower()
+    assert "kurven vises ikke" in one
+    assert "Ingen af kommunens borgere er endnu kommet i fleksjob" in none
+    assert "S(39) kan ikke beregnes: ingen borgere er fulgt frem til 39 uger" in none
+    assert_report((out / "statusrapport.html").read_text(encoding="utf-8"), STATUS_SECTIONS)
+    rounds = (out / "rundesammenligning.html").read_text(encoding="utf-8")
+    assert_report(rounds, ROUND_SECTIONS)
+    assert "Cox-modellen kan ikke estimeres" in rounds
+
+
+def test_notebooks_have_a_parameters_cell_and_no_outputs():
+    """Committed notebooks are clean: tagged parameters, nothing executed, a python3 kernel."""
+    for name, params in (("municipality.ipynb", {"data", "municipality", "round", "context_cache"}),
+                         ("status_report.ipynb", {"data", "context_cache"}),
+                         ("round_comparison.ipynb", {"data", "context_cache"})):
+        nb = nbformat.read(notebooks_dir() / name, as_version=4)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1
+        assigned = set(re.findall(r"^(\w+) =", tagged[0].source, re.MULTILINE))
+        assert params <= assigned
+        assert nb.metadata["kernelspec"]["name"] == "python3"
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")

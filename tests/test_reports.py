@@ -1,0 +1,367 @@
+"""Report layer and batch runner: Danish formats, report tables with suppression, and
+`evalkit reports` mechanics (failures, skipping, resuming, bad input).
+
+The runner tests use quick stand-in notebooks (tests/fixtures/notebooks/runner) on a
+small dataset written here; the real notebooks run in tests/test_notebooks.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from evalkit import views
+from evalkit.cli import main
+from evalkit.criteria import wilson_interval
+from evalkit.reports import ReportJob, Worker, build_reports, read_manifest, slug
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+RUNNER_NOTEBOOKS = FIXTURES / "runner"
+
+YML = """\
+name: Testdata til rapporter
+extraction_date: 2021-12-31
+rounds:
+  1: {start: 2019-04-01, end: 2020-09-30}
+  2: {start: 2020-10-01, end: 2021-12-31}
+"""
+
+
+def cases_csv(rows: list[str]) -> str:
+    header = ("case_id,municipality,round,caseworker_id,target_group,project_entry,benefit_start,"
+              "flexjob_start,exit_date,exit_reason,sex,age_band\n")
+    return header + "\n".join(rows) + "\n"
+
+
+def write_dataset(folder: Path, rows: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dataset.yml").write_text(YML, encoding="utf-8")
+    (folder / "cases.csv").write_text(cases_csv(rows), encoding="utf-8")
+    return folder
+
+
+def three_municipalities(folder: Path) -> Path:
+    """Tønder and Faxe (round 1), Stevns (round 2): a few cases each."""
+    rows = []
+    for i, (m, r) in enumerate([("Tønder", 1), ("Faxe", 1), ("Stevns", 2)]):
+        entry = "2019-05-01" if r == 1 else "2020-11-01"
+        for j in range(6):
+            flex = "2020-03-01" if (r == 1 and j < 2) else ""
+            rows.append(f"{m[:2]}{j},{m},{r},W{i},ledighedsydelse,{entry},2019-03-01,{flex},,,K,40-49")
+    return write_dataset(folder, rows)
+
+
+# --- Danish number formats ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(1607, "1.607"), (39000, "39.000"), (1234567, "1.234.567"), (0, "0"), (12, "12"), (-1607, "-1.607")],
+)
+def test_fmt_int(value, text):
+    assert views.fmt_int(value) == text
+
+
+@pytest.mark.parametrize(
+    "value, decimals, text",
+    [(23.4, 1, "23,4"), (1607.25, 2, "1.607,25"), (0.5, 2, "0,50"), (-0.04, 1, "0,0"), (-1.25, 2, "-1,25"),
+     (1234567.891, 1, "1.234.567,9"),
+     (0.125, 2, "0,13"), (2.5, 0, "3"), (1.005, 2, "1,01")],  # halves round up, as a person rounds the decimal
+)
+def test_fmt_num(value, decimals, text):
+    assert views.fmt_num(value, decimals) == text
+
+
+def test_fmt_pct_counts_and_missing():
+    assert views.fmt_pct(0.234) == "23,4 %"
+    assert views.fmt_pct(0.2345) == "23,5 %"  # not 23,4 from the binary 23.449999...
+    assert views.fmt_pct(1.0) == "100,0 %"
+    assert views.fmt_pct(0.05, 0) == "5 %"
+    assert views.fmt_pct(None) == views.MISSING
+    assert views.fmt_pct(float("nan")) == views.MISSING
+    assert views.fmt_count(3) == "<5" and views.fmt_count(0) == "0" and views.fmt_count(1607) == "1.607"
+    assert views.fmt_count(7, threshold=10) == "<10"
+    assert views.fmt_share(3, 20) == views.HIDDEN and views.fmt_share(10, 20) == "50,0 %"
+    assert views.fmt_p(0.0004) == "<0,001" and views.fmt_p(0.0123) == "0,012"
+    assert views.fmt_date(pd.Timestamp("2021-12-31")) == "31.12.2021"
+    assert views.fmt_ci(0.312, 0.544) == "31,2–54,4 %"
+    assert views.fmt_ci(-0.109, -0.016) == "-10,9 til -1,6 %"
+
+
+def test_slug_for_file_names():
+    assert slug("Tønder") == "toender"
+    assert slug("Ærø") == "aeroe"
+    assert slug("Høje-Taastrup") == "hoeje-taastrup"
+    assert slug("Lyngby-Taarbæk") == "lyngby-taarbaek"
+    assert slug("København") == "koebenhavn"
+
+
+def test_share_difference_is_newcombes_interval():
+    # Newcombe (1998) method 10 from the two Wilson intervals, written out:
+    # d = p2 - p1, low = d - sqrt((p2 - l2)^2 + (u1 - p1)^2), high = d + sqrt((u2 - p2)^2 + (p1 - l1)^2)
+    k1, n1, k2, n2 = 326, 805, 291, 850
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson_interval(k1, n1)
+    l2, u2 = wilson_interval(k2, n2)
+    d = p2 - p1
+    low = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
+    high = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+    got = views.share_difference(k1, n1, k2, n2)
+    assert got["diff"] == pytest.approx(d)
+    assert got["ci_low"] == pytest.approx(low, abs=1e-9)
+    assert got["ci_high"] == pytest.approx(high, abs=1e-9)
+
+
+# --- report tables with small counts ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_count_context(tmp_path_factory):
+    """Storby (40 cases) and Lilleby (3 cases): Lilleby's counts are all small."""
+    from evalkit.dataset import load_dataset
+
+    rows = []
+    for j in range(40):
+        flex = "2020-01-15" if j % 3 == 0 else ""
+        group = "ledighedsydelse" if j % 4 else "rehab"
+        benefit = "2019-03-01" if group == "ledighedsydelse" else ""
+        rows.append(f"S{j},Storby,1,W{j % 6},{group},2019-05-01,{benefit},{flex if benefit else ''},,,"
+                    f"{'KM'[j % 2]},40-49")
+    rows += [
+        "L1,Lilleby,1,WL,ledighedsydelse,2019-05-01,2019-03-01,2020-02-01,,,K,30-39",
+        "L2,Lilleby,1,WL,ledighedsydelse,2019-06-01,2019-03-01,,,,M,30-39",
+        "L3,Lilleby,1,WL,rehab,2019-06-01,,,2020-01-01,flyttet,M,50-59",
+    ]
+    folder = write_dataset(tmp_path_factory.mktemp("small") / "data", rows)
+    return views.build_context(load_dataset(folder))
+
+
+def test_status_table_suppresses_small_counts_and_their_complement(small_count_context):
+    report = views.MunicipalityReport(small_count_context, "Lilleby")
+    frame = report.status().frame
+    # Lilleby: ledighedsydelse 1, fleksjob_0_10 1, udgået 1, total 3 -> all "<5", shares hidden
+    assert frame.loc[frame["Statuskategori"] == "Ledighedsydelse", "Antal"].item() == "<5"
+    assert frame.loc[frame["Statuskategori"] == "I alt", "Antal"].item() == "<5"
+    assert set(frame.loc[frame["Antal"] == "<5", "Andel"]) == {views.HIDDEN}
+    assert not any(re.fullmatch(r"[1-4]", v) for v in frame["Antal"])
+
+
+def test_criteria_and_key_figures_hide_shares_of_few_persons(small_count_context):
+    report = views.MunicipalityReport(small_count_context, "Lilleby")
+    criteria = report.criteria().frame
+    sc1 = criteria.iloc[0]
+    assert sc1["Værdi"] == views.HIDDEN and sc1["95 % CI"] == views.HIDDEN and sc1["Personer"] == "<5"
+    assert "Kan ikke vurderes" in sc1["Vurdering"]
+    key = report.key_figures().frame.set_index("Nøgletal")
+    assert key.loc["Forløb i projektet", "Lilleby"] == "<5"
+    assert key.loc["Andel i fleksjob (succeskriterium 1)", "Lilleby"] == views.HIDDEN
+    # the project column is large enough to be shown: 43 cases
+    assert key.loc["Forløb i projektet", "Projektet i alt"] == "43"
+
+
+def test_survival_curve_not_drawn_for_a_small_risk_set(small_count_context):
+    out = views.MunicipalityReport(small_count_context, "Lilleby").survival_figure()
+    assert isinstance(out, views.Note) and "diskretionering" in out.text
+
+
+def test_status_overview_applies_secondary_suppression(small_count_context):
+    frame = views.StatusReport(small_count_context).status_table().frame.set_index("Kommune")
+    # Storby: rehab 10, ledighedsydelse 30 (20 open, 10 in flexjob) -> Lilleby's single small cells
+    # in each column are protected; no column or row shows exactly one hidden cell.
+    hidden = frame.drop(columns="Runde").isin(["<5", views.HIDDEN])
+    assert all(hidden[c].sum() != 1 for c in hidden.columns)
+    assert all(hidden.loc[i].sum() != 1 for i in hidden.index)
+    assert frame.loc["I alt", "I alt"] == "43"
+
+
+def test_index_page_links_reports_and_marks_failures(small_count_context):
+    listed = [("statusrapport", "status", None, "Statusrapport"),
+              ("kommune-storby", "municipality", "Storby", "Kommunerapport: Storby"),
+              ("kommune-lilleby", "municipality", "Lilleby", "Kommunerapport: Lilleby")]
+    entries = {"statusrapport": {"status": "ok"}, "kommune-storby": {"status": "ok"},
+               "kommune-lilleby": {"status": "failed"}}
+    page = views.index_page(small_count_context, listed, entries)
+    assert 'href="kommune-storby.html"' in page and 'href="statusrapport.html"' in page
+    assert 'href="kommune-lilleby.html"' not in page and "kommune-lilleby.failed.ipynb" in page
+    assert_self_contained(page)
+
+
+# --- HTML checks shared with tests/test_notebooks.py --------------------------
+
+
+def assert_self_contained(page: str) -> None:
+    """No script tags, and nothing loaded from the network (no http(s) in src/href/url/@import)."""
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
+    assert not re.search(r"""url\(\s*["']?(https?:)?//|@import""", page, re.IGNORECASE)
+
+
+def assert_no_code(page: str) -> None:
+    """No code cells or prompts in the HTML, only their outputs."""
+    assert 'class="input"' not in page and "input_area" not in page
+    assert "In&nbsp;[" not in page and "Out[" not in page
+    assert "views.report_context" not in page and "import " not in page
+
+
+# --- the warm-kernel worker on notebooks that fail on purpose -----------------------
+
+
+def test_worker_failure_paths_and_kernel_restart(tmp_path):
+    out = tmp_path / "out"
+    (out / ".evalkit" / "tmp").mkdir(parents=True)
+    worker = Worker()
+    try:
+        def run(name, notebook, **params):
+            return worker.run(ReportJob(name, name, "test", str(FIXTURES / notebook), params), out)
+
+        ok = run("works", "works.ipynb", municipality="Tønder")
+        assert ok.ok and (out / "works.html").exists()
+        raised = run("raises", "raises.ipynb")
+        assert not raised.ok and "deliberate failure" in raised.error
+        exited = run("exit0", "sys_exit.ipynb", exit_code=0)  # papermill lets sys.exit(0) pass; a report may not
+        assert not exited.ok and "SystemExit" in exited.error
+        died = run("dies", "kernel_dies.ipynb")
+        assert not died.ok and "Dead" in died.error
+        again = run("works2", "works.ipynb", municipality="Faxe")  # a fresh kernel took over
+        assert again.ok
+    finally:
+        worker.shutdown()
+    for name in ("raises", "exit0", "dies"):
+        assert not (out / f"{name}.html").exists()
+        assert (out / f"{name}.failed.ipynb").exists()
+    kept = nbformat.read(out / "raises.failed.ipynb", as_version=4)
+    errors = [o for c in kept.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors and errors[0]["ename"] == "ValueError"
+    page = (out / "works.html").read_text(encoding="utf-8")
+    assert "Kommune: Tønder" in page and "data:image/png;base64," in page
+    assert_no_code(page)
+    assert_self_contained(page)
+    assert not list((out / ".evalkit" / "tmp").iterdir())
+
+
+# --- the batch runner ---------------------------------------------------------
+
+
+def html_files(out: Path) -> set[str]:
+    return {p.name for p in out.glob("*.html")}
+
+
+def test_failing_municipality_leaves_the_others_and_exits_1(tmp_path, capsys):
+    data = three_municipalities(tmp_path / "data")
+    out = tmp_path / "reports"
+    code = build_reports(data, out, jobs=2, notebook_dir=RUNNER_NOTEBOOKS, progress=False)
+    assert code == 1
+    assert html_files(out) == {"index.html", "kommune-toender.html", "kommune-faxe.html", "statusrapport.html",
+                               "rundesammenligning.html"}
+    failed = out / "kommune-stevns.failed.ipynb"
+    assert failed.exists()
+    assert "deliberate failure for Stevns" in failed.read_text(encoding="utf-8")
+    err = capsys.readouterr().err
+    assert "FAILED kommune-stevns" in err and "kommune-stevns.failed.ipynb" in err
+    manifest = read_manifest(out)["reports"]
+    assert manifest["kommune-stevns"]["status"] == "failed"
+    assert manifest["kommune-toender"]["status"] == "ok"
+    entry = manifest["kommune-toender"]
+    assert entry["parameters"]["municipality"] == "Tønder" and entry["parameters"]["round"] == 1
+    assert len(entry["input_hash"]) == 64 and entry["evalkit_version"]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="kommune-toender.html"' in index and "kommune-stevns.failed.ipynb" in index
+    assert not list(out.glob("**/*.tmp*")) and not list((out / ".evalkit" / "tmp").glob("*"))
+
+    # unchanged reports are skipped; the failed one is tried again
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("kommune-*.html")}
+    assert build_reports(data, out, jobs=2, notebook_dir=RUNNER_NOTEBOOKS, progress=False) == 1
+    assert "0 written, 4 unchanged, 1 failed" in capsys.readouterr().err
+    after = {p.name: p.stat().st_mtime_ns for p in out.glob("kommune-*.html")}
+    assert before == after
+
+    # --force redoes every report; a report whose municipality is left out stays listed
+    assert build_reports(data, out, municipalities=["Tønder"], jobs=1, force=True,
+                         notebook_dir=RUNNER_NOTEBOOKS, progress=False) == 0
+    assert (out / "kommune-toender.html").stat().st_mtime_ns > before["kommune-toender.html"]
+    assert (out / "kommune-faxe.html").stat().st_mtime_ns == before["kommune-faxe.html"]
+    assert 'href="kommune-faxe.html"' in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_skip_depends_on_input_hash(tmp_path, capsys):
+    data = three_municipalities(tmp_path / "data")
+    out = tmp_path / "reports"
+    assert build_reports(data, out, municipalities=["Tønder", "Faxe"], jobs=2, notebook_dir=RUNNER_NOTEBOOKS,
+                         progress=False) == 0
+    assert "0 unchanged" in capsys.readouterr().err
+    assert build_reports(data, out, municipalities=["Tønder", "Faxe"], jobs=2, notebook_dir=RUNNER_NOTEBOOKS,
+                         progress=False) == 0
+    assert "0 written, 4 unchanged" in capsys.readouterr().err
+    # one more case in the data: every report is redone
+    with open(data / "cases.csv", "a", encoding="utf-8") as fh:
+        fh.write("TX,Tønder,1,W0,rehab,2019-07-01,,,,,M,30-39\n")
+    assert build_reports(data, out, municipalities=["Tønder", "Faxe"], jobs=2, notebook_dir=RUNNER_NOTEBOOKS,
+                         progress=False) == 0
+    assert "4 written, 0 unchanged" in capsys.readouterr().err
+
+
+def test_interrupted_run_keeps_only_complete_reports_and_resumes(tmp_path):
+    data = three_municipalities(tmp_path / "data")
+    out = tmp_path / "reports"
+    env = {**os.environ, "EVALKIT_TEST_SLEEP": "1.5", "EVALKIT_NOTEBOOKS": str(RUNNER_NOTEBOOKS)}
+    cmd = [sys.executable, "-m", "evalkit.cli", "reports", str(data), "--out", str(out), "--jobs", "1",
+           "--municipality", "Tønder", "--municipality", "Faxe"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "manifest.json").exists():
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)  # as Ctrl-C in a terminal
+    proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    done = {n for n, e in read_manifest(out)["reports"].items() if e["status"] == "ok"}
+    assert 1 <= len(done) < 4
+    assert {p.stem for p in out.glob("kommune-*.html")} | {p.stem for p in out.glob("[sr]*.html")} == done
+    assert not list(out.glob("**/*.tmp*")) and not list(out.glob(".evalkit/tmp/*"))
+    # the next run does only what is missing
+    env["EVALKIT_TEST_SLEEP"] = "0"
+    rerun = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{4 - len(done)} written, {len(done)} unchanged" in rerun.stderr
+
+
+def test_bad_input_exits_2_and_writes_nothing(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "reports"
+    missing = runner.invoke(main, ["reports", str(tmp_path / "nope"), "--out", str(out)])
+    assert missing.exit_code == 2 and not out.exists()
+    data = three_municipalities(tmp_path / "data")
+    with open(data / "cases.csv", "a", encoding="utf-8") as fh:
+        fh.write("Tø0,Tønder,1,W0,rehab,2019-07-01,,,,,M,30-39\n")  # duplicate case_id
+    duplicate = runner.invoke(main, ["reports", str(data), "--out", str(out)])
+    assert duplicate.exit_code == 2 and "cases" in duplicate.output and not out.exists()
+
+
+def test_unknown_municipality_exits_2_and_writes_nothing(tmp_path):
+    data = three_municipalities(tmp_path / "data")
+    out = tmp_path / "reports"
+    result = CliRunner().invoke(main, ["reports", str(data), "--out", str(out), "--municipality", "Atlantis"])
+    assert result.exit_code == 2 and "Atlantis" in result.output and not out.exists()
+
+
+def test_manifest_is_valid_json_with_provenance(tmp_path):
+    data = three_municipalities(tmp_path / "data")
+    out = tmp_path / "reports"
+    assert build_reports(data, out, municipalities=["Faxe"], jobs=1, notebook_dir=RUNNER_NOTEBOOKS,
+                         progress=False) == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["reports"]) == {"kommune-faxe", "statusrapport", "rundesammenligning"}
+    for entry in manifest["reports"].values():
+        assert {"input_hash", "evalkit_version", "parameters", "key", "html", "status"} <= set(entry)
+        assert "context_cache" not in entry["parameters"]
