@@ -9,6 +9,11 @@ module, so the rule lives in one place:
 - secondary suppression: where a suppressed cell is the only suppressed cell of a
   row or column with a published total, it could be recovered by subtraction, so
   the next smallest cell there is suppressed too, repeated until stable;
+- then an audit: a suppressed count can also follow from several totals together
+  with what "<5" tells (1 to 4), e.g. two "<5" cells of a row whose total leaves
+  2 for them are both 1. While some primary cell's value is determined exactly
+  (linear programming over the published cells and totals), the smallest shown
+  cell whose suppression frees it is suppressed too;
 - survival curves are drawn only while at least `threshold` are at risk
   (`mask_curve`).
 
@@ -25,6 +30,7 @@ import os
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linprog
 
 THRESHOLD = int(os.environ.get("EVALKIT_SUPPRESSION_THRESHOLD", "5"))
 
@@ -65,16 +71,64 @@ def primary_mask(counts: pd.DataFrame, threshold: int = THRESHOLD) -> pd.DataFra
     return pd.DataFrame(np.where(small, PRIMARY, SHOWN), index=counts.index, columns=counts.columns)
 
 
-def _groups(counts: pd.DataFrame, total_row, total_col) -> list[list[tuple[int, int]]]:
-    """Cell positions bound by a published total: every row when a total column is
-    published, every column when a total row is published (totals included)."""
+def _groups(counts: pd.DataFrame, total_row, total_col) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
+    """(cells, total cell) of each line bound by a published total: every row when a
+    total column is published, every column when a total row is published (cells
+    include the total; the other cells add up to it)."""
     nrow, ncol = counts.shape
     groups = []
     if total_col is not None:
-        groups += [[(i, j) for j in range(ncol)] for i in range(nrow)]
+        tj = counts.columns.get_loc(total_col)
+        groups += [([(i, j) for j in range(ncol)], (i, tj)) for i in range(nrow)]
     if total_row is not None:
-        groups += [[(i, j) for i in range(nrow)] for j in range(ncol)]
+        ti = counts.index.get_loc(total_row)
+        groups += [([(i, j) for i in range(nrow)], (ti, j)) for j in range(ncol)]
     return groups
+
+
+def pinned_cells(values: np.ndarray, mask: np.ndarray, groups, threshold: int = THRESHOLD,
+                 cells=None) -> list[tuple[int, int]]:
+    """Primary cells (of `cells`, default all) whose value follows exactly from the published cells and totals.
+
+    In each line the cells add up to its total; with the shown cells known, the
+    suppressed ones must solve these equations, primary cells within 1 to
+    threshold-1 (what "<5" tells), secondary ones at least `threshold` (what a
+    reader can tell of an "x": not small, else it would read "<5", and not 0,
+    since secondary suppression takes positive cells). A primary cell whose
+    smallest and largest solution coincide is disclosed (e.g. two "<5" cells
+    that must add up to 2 are both 1). Solved as linear programs (HiGHS); the
+    equations of a table with totals have integral vertices, so these are the
+    bounds over whole numbers.
+    """
+    hidden = [tuple(c) for c in np.argwhere(mask != SHOWN)]
+    index = {c: k for k, c in enumerate(hidden)}
+    a_eq, b_eq = [], []
+    for line, total in groups:
+        row, rhs = np.zeros(len(hidden)), 0.0
+        for c in line:
+            sign = -1.0 if c == total else 1.0
+            if c in index:
+                row[index[c]] += sign
+            else:
+                rhs -= sign * values[c]
+        if row.any():
+            a_eq.append(row)
+            b_eq.append(rhs)
+    if not a_eq:
+        return []
+    bounds = [(1, threshold - 1) if mask[c] == PRIMARY else (threshold if values[c] > 0 else 0, None)
+              for c in hidden]
+    pinned = []
+    for c in hidden if cells is None else cells:
+        if mask[c] != PRIMARY:
+            continue
+        objective = np.zeros(len(hidden))
+        objective[index[c]] = 1.0
+        low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if low.status == 0 and high.status == 0 and -high.fun - low.fun < 0.5:
+            pinned.append(c)
+    return pinned
 
 
 def suppress_counts(
@@ -91,7 +145,11 @@ def suppress_counts(
     or at least 2 suppressed cells: where it has exactly one, the smallest shown
     cell of that row (column) with a positive count is suppressed too (a total
     only when no other cell is left; a zero cell only when nothing else is), and
-    this repeats until no row or column has a single suppressed cell.
+    this repeats until no row or column has a single suppressed cell. Then, while
+    a primary cell's value still follows exactly from the published cells and
+    totals (`pinned_cells`), the first shown cell (same order) of a row or column
+    holding a suppressed cell whose suppression frees it is suppressed too, and
+    the single-cell rule applied again.
     """
     mask = primary_mask(counts, threshold).to_numpy().copy()
     values = counts.to_numpy(dtype=float)
@@ -105,18 +163,39 @@ def suppress_counts(
         # positive interior cells first, then totals, then zeros; smallest first
         return (values[i, j] <= 0, is_total, values[i, j], i, j)
 
-    changed = True
-    while changed:
-        changed = False
-        for group in groups:
-            suppressed = [c for c in group if mask[c] != SHOWN]
-            if len(suppressed) != 1:
-                continue
-            candidates = [c for c in group if mask[c] == SHOWN]
-            if not candidates:
-                continue
-            mask[min(candidates, key=candidate_key)] = SECONDARY
-            changed = True
+    def protect_single_cells():
+        changed = True
+        while changed:
+            changed = False
+            for cells, _total in groups:
+                suppressed = [c for c in cells if mask[c] != SHOWN]
+                if len(suppressed) != 1:
+                    continue
+                candidates = [c for c in cells if mask[c] == SHOWN]
+                if not candidates:
+                    continue
+                mask[min(candidates, key=candidate_key)] = SECONDARY
+                changed = True
+
+    protect_single_cells()
+    while pinned := pinned_cells(values, mask, groups, threshold):
+        # shown positive cells of lines that hold a suppressed cell, in the usual order; take
+        # the first whose suppression frees the pinned cell (else the first: progress either way)
+        touched = [line for line, _total in groups if any(mask[c] != SHOWN for c in line)]
+        candidates = sorted({c for line in touched for c in line if mask[c] == SHOWN and values[c] > 0},
+                            key=candidate_key)
+        if not candidates:
+            break  # everything around it is hidden already
+        chosen = candidates[0]
+        for c in candidates:
+            mask[c] = SECONDARY
+            freed = not pinned_cells(values, mask, groups, threshold, cells=[pinned[0]])
+            mask[c] = SHOWN
+            if freed:
+                chosen = c
+                break
+        mask[chosen] = SECONDARY
+        protect_single_cells()
     return pd.DataFrame(mask, index=counts.index, columns=counts.columns)
 
 

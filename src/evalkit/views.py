@@ -17,6 +17,7 @@ is in Danish, with Danish number formats (`1.607`, `23,4 %`), and passes through
 
 from __future__ import annotations
 
+import functools
 import html
 import pickle
 import re
@@ -100,6 +101,13 @@ def fmt_count(n, threshold: int = sup.THRESHOLD) -> str:
     return f"<{threshold}" if sup.is_small(n, threshold) else fmt_int(n)
 
 
+def fmt_masked(n, code, threshold: int = sup.THRESHOLD) -> str:
+    """A count under its suppression-mask code: '<5' (primary), 'x' (secondary) or the number."""
+    if code == sup.SECONDARY:
+        return HIDDEN
+    return fmt_count(n, threshold) if code == sup.PRIMARY else fmt_int(n)
+
+
 def fmt_share(k, n, value=None, threshold: int = sup.THRESHOLD, decimals: int = 1) -> str:
     """The share k/n, or 'x' when it is computed from too few persons."""
     if n is None or n == 0:
@@ -141,15 +149,35 @@ def _is_numeric_column(values) -> bool:
 
 
 class Table:
-    """A published table: strings already formatted and suppressed, with a caption and a note."""
+    """A published table: strings already formatted and suppressed, with a caption and a note.
+
+    The HTML says which cells count persons, so the suppression rule (SPEC
+    section 5) can be checked on every published report without guessing:
+    `count_cols` (labels) get ``<th data-kind="count">``, `count_rows`
+    (positions) ``<tr data-kind="count">`` (every cell after the row's label),
+    `total_cols` ``data-kind="count total"`` (each row's sum), `total_rows`
+    ``<tr class="total">``.
+    """
 
     def __init__(self, frame: pd.DataFrame, title: str | None = None, note: str | None = None,
-                 total_rows=(), highlight_rows=()):
+                 total_rows=(), highlight_rows=(), count_cols=(), count_rows=(), total_cols=()):
+        unknown = [c for c in [*count_cols, *total_cols] if c not in frame.columns]
+        if unknown:
+            raise ValueError(f"count or total columns not in the table: {unknown}")
         self.frame = frame
         self.title = title
         self.note = note
         self.total_rows = set(total_rows)
         self.highlight_rows = set(highlight_rows)
+        self.count_cols = set(count_cols) | set(total_cols)
+        self.count_rows = set(count_rows)
+        self.total_cols = set(total_cols)
+
+    def _header_cell(self, label, text_col: bool) -> str:
+        attrs = ' class="t"' if text_col else ""
+        if label in self.count_cols:
+            attrs += ' data-kind="count total"' if label in self.total_cols else ' data-kind="count"'
+        return f"<th{attrs}>{_cell_html(label)}</th>"
 
     def _repr_html_(self) -> str:
         text_cols = [j > 0 and not _is_numeric_column(self.frame.iloc[:, j]) for j in range(self.frame.shape[1])]
@@ -157,13 +185,13 @@ class Table:
         if self.title:
             parts.append(f"<caption>{html.escape(self.title)}</caption>")
         parts.append("<thead><tr>" + "".join(
-            f'<th class="t">{_cell_html(c)}</th>' if text_cols[j] else f"<th>{_cell_html(c)}</th>"
-            for j, c in enumerate(self.frame.columns)) + "</tr></thead>")
+            self._header_cell(c, text_cols[j]) for j, c in enumerate(self.frame.columns)) + "</tr></thead>")
         parts.append("<tbody>")
         for i, row in enumerate(self.frame.itertuples(index=False)):
             cls = " total" if i in self.total_rows else ""
             cls += " highlight" if i in self.highlight_rows else ""
-            parts.append(f'<tr class="{cls.strip()}">' if cls else "<tr>")
+            kind = ' data-kind="count"' if i in self.count_rows else ""
+            parts.append(f'<tr class="{cls.strip()}"{kind}>' if cls else f"<tr{kind}>")
             parts.append("".join(f'<td class="t">{_cell_html(v)}</td>' if text_cols[j] else f"<td>{_cell_html(v)}</td>"
                                  for j, v in enumerate(row)) + "</tr>")
         parts.append("</tbody></table></div>")
@@ -506,36 +534,87 @@ def s39_suppressed(surv: dict, threshold: int) -> bool:
             or sup.is_small(surv.get("events", 0), threshold))
 
 
-def _status_table(counts: dict, threshold: int, compare: dict | None = None, compare_label: str = "") -> Table:
-    """Status categories with numbers and shares and a total row, suppressed as one column with its total."""
+def _status_table(counts: dict, threshold: int, compare: dict | None = None, compare_label: str = "",
+                  mask: pd.Series | None = None, compare_mask: pd.Series | None = None) -> Table:
+    """Status categories with numbers and shares and a total row, suppressed as one column with its total.
+
+    `mask` and `compare_mask` (indexed by the categories and "I alt") replace that
+    suppression with the status report's (`status_grid`), so a cell hidden there is
+    hidden here too. A share is shown only where its count and the total are
+    (count / total with the total hidden would reveal it), or the count is 0.
+    """
     from evalkit.status import STATUS_CATEGORIES
 
-    n = pd.Series([counts.get(c, 0) for c in STATUS_CATEGORIES], index=list(STATUS_CATEGORIES), dtype=float)
-    total = float(n.sum())
-    full = pd.concat([n, pd.Series({"total": total})])
-    mask = sup.suppress_series(full, threshold, total_label="total")
-    rows = []
-    for cat in [*STATUS_CATEGORIES, "total"]:
-        count = full[cat]
-        if mask[cat] == sup.PRIMARY:
-            count_text, share_text = fmt_count(count, threshold), HIDDEN
-        elif mask[cat] == sup.SECONDARY:
-            count_text, share_text = HIDDEN, HIDDEN
-        else:
-            count_text = fmt_int(count)
-            share_text = fmt_pct(count / total) if total else MISSING
-        row = {"Statuskategori": STATUS_LABELS.get(cat, "I alt"), "Antal": count_text, "Andel": share_text}
-        rows.append(row)
-    frame = pd.DataFrame(rows)
+    def column(values: dict, given: pd.Series | None) -> tuple[pd.Series, pd.Series]:
+        n = pd.Series([values.get(c, 0) for c in STATUS_CATEGORIES], index=list(STATUS_CATEGORIES), dtype=float)
+        full = pd.concat([n, pd.Series({"I alt": float(n.sum())})])
+        return full, (sup.suppress_series(full, threshold, total_label="I alt") if given is None else given[full.index])
+
+    def shares(full: pd.Series, m: pd.Series) -> list[str]:
+        total = full["I alt"]
+        return [MISSING if not total else fmt_pct(full[k] / total)
+                if m[k] == sup.SHOWN and (m["I alt"] == sup.SHOWN or full[k] == 0) else HIDDEN for k in full.index]
+
+    full, m = column(counts, mask)
+    frame = pd.DataFrame({
+        "Statuskategori": [STATUS_LABELS.get(k, "I alt") for k in full.index],
+        "Antal": [fmt_masked(full[k], m[k], threshold) for k in full.index],
+        "Andel": shares(full, m),
+    })
     if compare is not None:
-        c = pd.Series([compare.get(k, 0) for k in STATUS_CATEGORIES], index=list(STATUS_CATEGORIES), dtype=float)
-        c_full = pd.concat([c, pd.Series({"total": float(c.sum())})])
-        c_mask = sup.suppress_series(c_full, threshold, total_label="total")
-        frame[f"Andel, {compare_label}"] = [
-            HIDDEN if c_mask[k] != sup.SHOWN else (fmt_pct(c_full[k] / c_full["total"]) if c_full["total"] else MISSING)
-            for k in c_full.index
-        ]
-    return Table(frame, note=suppression_note(threshold), total_rows=[len(frame) - 1])
+        frame[f"Andel, {compare_label}"] = shares(*column(compare, compare_mask))
+    return Table(frame, note=suppression_note(threshold), total_rows=[len(frame) - 1], count_cols=["Antal"])
+
+
+def _municipality_order(ctx: dict) -> list[str]:
+    """Municipalities by round, then name (the status report's rows)."""
+    return sorted(ctx["municipalities"], key=lambda m: (ctx["rounds_of"][m][0], m))
+
+
+def status_grid(ctx: dict, threshold: int = sup.THRESHOLD) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Status counts of every municipality with row and column totals ("I alt"), and their suppression mask.
+
+    The status report publishes this grid; a municipality report and the index
+    show their cells of it under the same mask. A cell hidden here (secondary
+    suppression) but shown in another report would let a reader subtract it
+    from a total and recover a count of 1-4. None when the context holds only
+    some municipalities (a notebook run by hand for one municipality).
+    """
+    from evalkit.status import STATUS_CATEGORIES
+
+    blocks = ctx["indicators"]["municipalities"]
+    order = _municipality_order(ctx)
+    if any(m not in blocks for m in order):
+        return None
+    counts = pd.DataFrame([[blocks[m]["status_counts"].get(c, 0) for c in STATUS_CATEGORIES] for m in order],
+                          index=order, columns=list(STATUS_CATEGORIES), dtype=float)
+    counts["I alt"] = counts.sum(axis=1)
+    counts.loc["I alt"] = counts.sum(axis=0)
+    mask = _grid_mask(tuple(counts.index), tuple(counts.columns), tuple(counts.to_numpy().ravel()), int(threshold))
+    return counts, pd.DataFrame(mask.copy(), index=counts.index, columns=counts.columns)
+
+
+@functools.lru_cache(maxsize=8)
+def _grid_mask(index: tuple, columns: tuple, values: tuple, threshold: int) -> np.ndarray:
+    """`suppress_counts` of the status grid, once per grid (every report of a run shows it; the audit solves LPs)."""
+    counts = pd.DataFrame(np.reshape(values, (len(index), len(columns))), index=list(index), columns=list(columns))
+    mask = sup.suppress_counts(counts, threshold, total_row="I alt", total_col="I alt").to_numpy()
+    mask.setflags(write=False)
+    return mask
+
+
+def n_cases_text(ctx: dict, municipality: str | None, threshold: int = sup.THRESHOLD, grid=None) -> str:
+    """A municipality's number of cases (None: the project's) as the status report shows it.
+
+    `grid` is `status_grid(ctx, threshold)` when the caller has it already.
+    """
+    grid = status_grid(ctx, threshold) if grid is None else grid
+    block = ctx["indicators"]["project"] if municipality is None else ctx["indicators"]["municipalities"][municipality]
+    if grid is None:
+        return fmt_count(block["n_cases"], threshold)
+    counts, mask = grid
+    row = "I alt" if municipality is None else municipality
+    return fmt_masked(counts.loc[row, "I alt"], mask.loc[row, "I alt"], threshold)
 
 
 def _change_counts(changes: pd.Series) -> pd.Series:
@@ -559,14 +638,12 @@ def _change_table(dists: dict[str, pd.DataFrame], threshold: int) -> Table:
     """Change bands: number and share per group (columns), suppressed."""
     frame = pd.DataFrame({"Ændring i effektive timer": next(iter(dists.values()))["band"].tolist()})
     for label, d in dists.items():
-        frame[f"Antal, {label}"] = [
-            fmt_count(n, threshold) if m == sup.PRIMARY else HIDDEN if m == sup.SECONDARY else fmt_int(n)
-            for n, m in zip(d["n"], d["mask"])
-        ]
+        frame[f"Antal, {label}"] = [fmt_masked(n, m, threshold) for n, m in zip(d["n"], d["mask"])]
         frame[f"Andel, {label}"] = [
             HIDDEN if m != sup.SHOWN else fmt_pct(s) for s, m in zip(d["share"], d["mask"])
         ]
-    return Table(frame, note=suppression_note(threshold), total_rows=[len(frame) - 1])
+    return Table(frame, note=suppression_note(threshold), total_rows=[len(frame) - 1],
+                 count_cols=[f"Antal, {label}" for label in dists])
 
 
 def _mean_text(values: pd.Series, threshold: int, decimals: int = 1) -> str:
@@ -629,13 +706,13 @@ def provenance_footer(ctx: dict, parameters: dict, threshold: int, quality: dict
         ("Datasæt", html.escape(str(meta["name"]))),
         ("Udtræksdato", fmt_date(meta["extraction_date"])),
         ("Rækker indlæst", html.escape(
-            f"forløb {fmt_int(rows['cases'])}, timer {fmt_int(rows['hours'])}, "
+            f"forløb {n_cases_text(ctx, None, threshold)}, timer {fmt_int(rows['hours'])}, "
             f"kontakter {fmt_int(rows['contacts'])}, målstyring {fmt_int(rows['goals'])}")),
     ]
     if quality:
         q = quality
         items.append(("Datakvalitet i udvalget", html.escape(
-            f"forløb {fmt_count(q['cases'], threshold)}; med start på ledighedsydelse "
+            f"forløb {q.get('cases_text') or fmt_count(q['cases'], threshold)}; med start på ledighedsydelse "
             f"{fmt_count(q['with_benefit_start'], threshold)}; med timeregistreringer "
             f"{fmt_count(q['with_hours'], threshold)}; med kontakter {fmt_count(q['with_contacts'], threshold)}"
             + (f"; uden køn {fmt_count(q['missing_sex'], threshold)}" if q.get("missing_sex") is not None else "")
@@ -674,6 +751,8 @@ class MunicipalityReport:
         self.conversation_days = conversation_days
         self.weeks_per_year = weeks_per_year
         self.ind = self.unit["indicators"]
+        self.whole = key[1] is None  # the whole municipality, as in the status report (not one of its rounds)
+        self.grid = status_grid(ctx, self.threshold)  # the status report's counts and suppression mask
 
     def title(self) -> Html:
         meta = self.ctx["meta"]
@@ -719,7 +798,11 @@ class MunicipalityReport:
         frame = pd.DataFrame({"Nøgletal": list(rows)})
         for label, block in cols:
             frame[label] = [f(block) for f in rows.values()]
-        return Table(frame, note=suppression_note(t))
+        # numbers of cases as the status report's "I alt" column shows them (hidden there, hidden here)
+        frame.iloc[0, -1] = n_cases_text(self.ctx, None, t, self.grid)
+        if self.whole:
+            frame.iloc[0, 1] = n_cases_text(self.ctx, self.municipality, t, self.grid)
+        return Table(frame, note=suppression_note(t), count_rows=[0, 1])
 
     def criteria(self) -> Table:
         """The three success criteria: value, 95 % CI, number of persons, target, met or not."""
@@ -739,12 +822,15 @@ class MunicipalityReport:
         reason = self.ind["survival"].get("s39") is None and self.unit["survival"]["summary"].s39_reason
         if reason:
             note = f"S(39) kan ikke beregnes: {_s39_reason_da(reason)}. " + note
-        return Table(pd.DataFrame(rows), note=note)
+        return Table(pd.DataFrame(rows), note=note, count_cols=["Personer"])
 
     def status(self) -> Table:
         """Status categories at the extraction date, with the project's shares for comparison."""
+        masks = {} if self.grid is None or not self.whole else {
+            "mask": self.grid[1].loc[self.municipality], "compare_mask": self.grid[1].loc["I alt"]}
         return _status_table(self.ind["status_counts"], self.threshold,
-                             compare=self.ctx["indicators"]["project"]["status_counts"], compare_label="projektet")
+                             compare=self.ctx["indicators"]["project"]["status_counts"], compare_label="projektet",
+                             **masks)
 
     def survival_figure(self):
         """The municipality's survival curve to flexjob against the project curve (or a note)."""
@@ -781,7 +867,8 @@ class MunicipalityReport:
                 "I risiko ved 39 uger": fmt_count(s.at_risk_39, self.threshold),
                 "Median uger": HIDDEN if hidden and s.median_weeks is not None else fmt_num(s.median_weeks),
             })
-        return Table(pd.DataFrame(rows), note=suppression_note(self.threshold))
+        return Table(pd.DataFrame(rows), note=suppression_note(self.threshold),
+                     count_cols=["Borgere i analysen", "Kommet i fleksjob", "I risiko ved 39 uger"])
 
     def _progression(self) -> pd.DataFrame:
         """The municipality's cases eligible for success criterion 3 (progression_table rows)."""
@@ -825,7 +912,8 @@ class MunicipalityReport:
                                _median_text(self.ctx["progression"]["change"], t, 2)],
         })
         dist = _change_table({self.municipality: change_distribution(own["change"], t)}, t)
-        return Section(Table(summary, title="Effektive timer pr. uge: første og seneste måned"), dist)
+        return Section(Table(summary, title="Effektive timer pr. uge: første og seneste måned",
+                             count_cols=["Borgere"]), dist)
 
     def caseload_figure(self):
         """The municipality's caseworkers highlighted in the project-wide caseload scatter."""
@@ -852,7 +940,7 @@ class MunicipalityReport:
         frame = frame[["Udvalg", *[c for c in frame.columns if c != "Udvalg"]]]
         return Table(frame, note="Hældningen er ændringen pr. ekstra sag i sagsstammen, justeret for alder, køn "
                                  "og runde; standardfejl klyngerobuste pr. jobformidler. Negativ hældning: "
-                                 "større sagsstamme, dårligere resultat.")
+                                 "større sagsstamme, dårligere resultat.", count_cols=["Forløb"])
 
     def follow_up(self):
         """Follow-up in the first 26 weeks of a flexjob, and Step Up, municipality and project."""
@@ -871,7 +959,8 @@ class MunicipalityReport:
                 "Heraf med Step Up": fmt_share(s.get("n_with_step_up"), s["n"], s["share"], t),
             })
         return Table(pd.DataFrame(rows), note="Opfølgning: fleksjob startet efter projektstart og mindst 26 uger "
-                                              "før udtræksdatoen. " + suppression_note(t))
+                                              "før udtræksdatoen. " + suppression_note(t),
+                     count_cols=["Fleksjob fulgt 26 uger", "Ledige i 26+ uger uden fleksjob"])
 
     def capacity(self):
         """The capacity calculator filled with the municipality's open cases and S(39)."""
@@ -937,7 +1026,10 @@ class MunicipalityReport:
         return Table(frame, title="År til dato", note="Målstyringstal tæller aktiviteter, ikke personer.")
 
     def footer(self, parameters: dict) -> Html:
-        return provenance_footer(self.ctx, parameters, self.threshold, self.unit["quality"])
+        quality = dict(self.unit["quality"])
+        if self.whole:
+            quality["cases_text"] = n_cases_text(self.ctx, self.municipality, self.threshold, self.grid)
+        return provenance_footer(self.ctx, parameters, self.threshold, quality)
 
 
 def _mean_or_none(values: pd.Series, threshold: int):
@@ -962,39 +1054,30 @@ class StatusReport:
     def __init__(self, ctx: dict, threshold: int = sup.THRESHOLD):
         self.ctx = ctx
         self.threshold = int(threshold)
+        self.grid = status_grid(ctx, self.threshold)
 
     def _order(self) -> list[str]:
         """Municipalities by round, then name."""
-        return sorted(self.ctx["municipalities"], key=lambda m: (self.ctx["rounds_of"][m][0], m))
+        return _municipality_order(self.ctx)
 
     def title(self) -> Html:
         meta = self.ctx["meta"]
         return Html(f"<h1>Statusrapport: {html.escape(str(meta['name']))}</h1><p class='ek-note'>Udtræksdato "
                     f"{fmt_date(meta['extraction_date'])} · {fmt_int(len(self.ctx['municipalities']))} kommuner · "
-                    f"{fmt_int(meta['rows']['cases'])} forløb</p>")
+                    f"{n_cases_text(self.ctx, None, self.threshold, self.grid)} forløb</p>")
 
     def status_table(self) -> Table:
         """Status categories of every municipality with row and column totals, suppressed with secondary cells."""
-        from evalkit.status import STATUS_CATEGORIES
-
         order = self._order()
-        counts = pd.DataFrame(
-            [[self.ctx["indicators"]["municipalities"][m]["status_counts"].get(c, 0) for c in STATUS_CATEGORIES]
-             for m in order],
-            index=order, columns=list(STATUS_CATEGORIES), dtype=float,
-        )
-        counts["I alt"] = counts.sum(axis=1)
-        counts.loc["I alt"] = counts.sum(axis=0)
-        mask = sup.suppress_counts(counts, self.threshold, total_row="I alt", total_col="I alt")
+        counts, mask = self.grid
         shown = counts.astype(object).copy()
         for i in counts.index:
             for c in counts.columns:
-                m = mask.loc[i, c]
-                shown.loc[i, c] = (fmt_count(counts.loc[i, c], self.threshold) if m == sup.PRIMARY
-                                   else HIDDEN if m == sup.SECONDARY else fmt_int(counts.loc[i, c]))
+                shown.loc[i, c] = fmt_masked(counts.loc[i, c], mask.loc[i, c], self.threshold)
         frame = shown.rename(columns=STATUS_LABELS).reset_index(names="Kommune")
         frame.insert(1, "Runde", [", ".join(map(str, self.ctx["rounds_of"][m])) for m in order] + [""])
-        return Table(frame, note=suppression_note(self.threshold), total_rows=[len(frame) - 1])
+        return Table(frame, note=suppression_note(self.threshold), total_rows=[len(frame) - 1],
+                     count_cols=[*(STATUS_LABELS[c] for c in counts.columns[:-1]), "I alt"], total_cols=["I alt"])
 
     def criteria_table(self) -> Table:
         """The three success criteria per municipality: value, CI and verdict."""
@@ -1096,7 +1179,7 @@ class RoundComparison:
             munis = [m for m in self.ctx["municipalities"] if r in self.ctx["rounds_of"][m]]
             rows.append({"Runde": str(r), "Kommuner": fmt_int(len(munis)), "Forløb": fmt_count(b["n_cases"], t),
                          "Kommunerne": ", ".join(munis)})
-        return Table(pd.DataFrame(rows))
+        return Table(pd.DataFrame(rows), count_cols=["Forløb"])
 
     def survival_figure(self):
         from evalkit import plots
@@ -1124,7 +1207,7 @@ class RoundComparison:
                 f"frihedsgrader {lr.get('df') if lr.get('df') is not None else MISSING}, "
                 f"p {_p_relation(lr.get('p_value'))}.") if lr.get("statistic") is not None else (
                 "Log-rank-testen kan ikke beregnes (ingen hændelser eller kun én runde med borgere).")
-        return Table(pd.DataFrame(rows), note=test)
+        return Table(pd.DataFrame(rows), note=test, count_cols=["Borgere", "I fleksjob"])
 
     def cox_table(self):
         if not self.enough_rounds():
@@ -1152,8 +1235,8 @@ class RoundComparison:
         covs = ", ".join(COVARIATE_LABELS.get(c, c).lower() for c in cox["covariates"])
         return Table(pd.DataFrame(rows), note=(
             f"Cox-model for tid til fleksjob med venstretrunkering og Efron-ties, justeret for {covs}. "
-            f"{fmt_int(cox.get('n') or 0)} borgere, {fmt_int(cox.get('events') or 0)} i fleksjob. Hazard ratio over 1: "
-            "hurtigere i fleksjob end referencen."))
+            f"{fmt_count(cox.get('n') or 0, t)} borgere, {fmt_count(cox.get('events') or 0, t)} i fleksjob. "
+            "Hazard ratio over 1: hurtigere i fleksjob end referencen."), count_cols=["Borgere"])
 
     def criteria_differences(self):
         """Criteria 1 and 3: each round's share and the difference (last round minus first) with a 95 % CI."""
@@ -1177,7 +1260,7 @@ class RoundComparison:
             })
         return Table(pd.DataFrame(rows), note=(
             f"Forskel = runde {r2} minus runde {r1} i procentpoint, Newcombes interval (Wilson-baseret). "
-            + suppression_note(t)))
+            + suppression_note(t)), count_cols=[f"Personer, runde {r1}", f"Personer, runde {r2}"])
 
     def hours_figure(self):
         from evalkit import plots
@@ -1212,7 +1295,7 @@ class RoundComparison:
                          "Gns. seneste effektive timer": _mean_text(p["last_effective"], t),
                          "Gns. ændring": _mean_text(p["change"], t, 2),
                          "Median ændring": _median_text(p["change"], t, 2)})
-        return Table(pd.DataFrame(rows), note=suppression_note(t))
+        return Table(pd.DataFrame(rows), note=suppression_note(t), count_cols=["Borgere"])
 
     def footer(self, parameters: dict) -> Html:
         return provenance_footer(self.ctx, parameters, self.threshold)
@@ -1242,19 +1325,21 @@ def index_page(ctx: dict, listed: list[tuple], entries: dict, threshold: int = s
         return Markup(html.escape(title))
 
     general = [link(n, t) for n, kind, _, t in listed if kind in ("status", "rounds")]
+    grid = status_grid(ctx, threshold)
     rows = []
     for name, kind, m, title in sorted((x for x in listed if x[1] == "municipality"), key=lambda x: str(x[2])):
         if m not in ctx["indicators"]["municipalities"]:
             continue
         b = ctx["indicators"]["municipalities"][m]
         row = {"Kommune": link(name, m), "Runde": ", ".join(map(str, ctx["rounds_of"].get(m, []))),
-               "Forløb": fmt_count(b["n_cases"], threshold)}
+               "Forløb": n_cases_text(ctx, m, threshold, grid)}
         for r in _criteria_rows(b, threshold):
             short = CRITERIA_SHORT[r["key"]]
             row[short] = r["value"]
             row[f"{short}: mål"] = met_text(r["met"])
         rows.append(row)
-    table = Table(pd.DataFrame(rows), note=suppression_note(threshold))._repr_html_() if rows else ""
+    table = Table(pd.DataFrame(rows), note=suppression_note(threshold),
+                  count_cols=["Forløb"])._repr_html_() if rows else ""
     items = "".join(f"<li>{g}</li>" for g in general)
     return (
         '<!DOCTYPE html>\n<html lang="da">\n<head>\n<meta charset="utf-8">\n'
