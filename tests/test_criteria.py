@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
@@ -10,6 +9,7 @@ from statsmodels.stats.proportion import proportion_confint
 from evalkit.criteria import Z, load_targets, sc1, target_for, target_met, wilson_interval
 from evalkit.dataset import CASE_COLUMNS
 from evalkit.errors import InputError
+from conftest import typed
 
 E = pd.Timestamp("2021-12-31")
 
@@ -17,17 +17,7 @@ E = pd.Timestamp("2021-12-31")
 def typed_cases(rows: list[dict]) -> pd.DataFrame:
     base = {"municipality": "A", "round": 1, "caseworker_id": "w1", "target_group": "ledighedsydelse",
             "project_entry": "2021-01-01", "benefit_start": "2020-12-01"}
-    rows = [{**base, **r} for r in rows]
-    out = {}
-    for col, kind in CASE_COLUMNS.items():
-        values = pd.Series([r.get(col) for r in rows], dtype=object)
-        if kind == "date":
-            out[col] = pd.to_datetime(values).astype("datetime64[ns]")
-        elif kind == "int":
-            out[col] = values.astype("int64")
-        else:
-            out[col] = values.where(values.notna(), np.nan)
-    return pd.DataFrame(out)
+    return typed([{**base, **r} for r in rows], CASE_COLUMNS)
 
 
 def textbook_wilson(k, n, z=Z):
