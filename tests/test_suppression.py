@@ -45,6 +45,26 @@ def test_two_way_table_with_totals():
     assert mask.to_numpy().tolist() == expected
 
 
+def test_cells_hidden_for_an_outside_reason_are_protected_like_any_other():
+    """`initial` hides a cell shown as 6 (hidden in another published table): its row then needs a
+    second hidden cell (7, the smallest), and so do the two columns (8, then 9 to protect 8's row).
+
+        6  7 | 13        x  x | 13
+        8  9 | 17   ->   x  x | 17
+       14 16 | 30       14 16 | 30
+    """
+    counts = pd.DataFrame([[6, 7, 13], [8, 9, 17], [14, 16, 30]], index=["a", "b", "T"], columns=["u", "v", "T"])
+    initial = np.zeros((3, 3), dtype=bool)
+    initial[0, 0] = True
+    mask = sup.suppress_counts(counts, 5, total_row="T", total_col="T", initial=initial)
+    assert mask.to_numpy().tolist() == [[S, S, 0], [S, S, 0], [0, 0, 0]]
+    # a primary cell marked in `initial` stays primary ("<5", not "x")
+    small = counts.copy()
+    small.loc["a", "u"], small.loc["a", "T"], small.loc["T", "u"], small.loc["T", "T"] = 3, 10, 11, 27
+    mask = sup.suppress_counts(small, 5, total_row="T", total_col="T", initial=initial)
+    assert mask.loc["a", "u"] == P
+
+
 def test_two_small_cells_protect_each_other_through_their_rows():
     # X.a = 2 and Y.b = 1 are small. Row X: one suppressed -> X.b = 6 (smallest
     # positive). Row Y: one suppressed -> Y.a = 6. Columns a and b then hold two each.

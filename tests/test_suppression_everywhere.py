@@ -587,7 +587,11 @@ def test_suppress_counts_leaves_nothing_recoverable(rows):
     nrow, ncol = counts.shape
     lines = [([(i, j) for j in range(ncol)], (i, ncol - 1)) for i in range(nrow)]
     lines += [([(i, j) for i in range(nrow)], (nrow - 1, j)) for j in range(ncol)]
-    assert pinned_small_cells(grid, lines) == []
+    # what "<5" tells can pin a cell however much is hidden (a table of four 1s with grand total 4):
+    # only those inherent pins, found with every cell hidden, may remain
+    everything_hidden = [[SMALL if 0 < v < T else HIDDEN if v > 0 else "0" for v in vr] for vr in counts.to_numpy()]
+    inherent = pinned_small_cells(everything_hidden, lines)
+    assert set(pinned_small_cells(grid, lines)) <= set(inherent)
     assert all(sum(is_suppressed(grid[i][j]) for i, j in cells) != 1 for cells, _ in lines)
     values = counts.to_numpy()
     assert np.all((mask == sup.PRIMARY) == ((values > 0) & (values < T)))
@@ -812,3 +816,181 @@ def test_survival_curves_drawn_only_while_5_at_risk(rendered):
                              for t in x[np.isfinite(y) & (x > 0)] if at_risk(own, t) < T]
     assert problems == []
     assert lines >= 4
+
+
+# --- person counts shown per municipality, per round and for the project ---------------------
+#
+# Each municipality report shows its own count of a population (cases, on ledighedsydelse at
+# start, in the survival analysis, ...) beside each round's and the project's. A reader who puts
+# all municipality reports side by side has a municipality x round table with totals: a count hidden
+# in one report must not follow from the others and the totals.
+
+# table (recognised by a header cell) -> {row label or prefix: population}; the column picks whose count
+PERSON_COUNT_CELLS = [
+    ("Nøgletal", {"Forløb i projektet": "cases", "Borgere på ledighedsydelse ved start": "on benefit"}),
+    ("Borgere i analysen", {"Borgere i analysen": "survival", "Kommet i fleksjob": "in flexjob"}),
+    ("Fleksjob fulgt 26 uger", {"Fleksjob fulgt 26 uger": "followed up", "Ledige i 26+ uger uden fleksjob": "step up"}),
+]
+CRITERIA_PERSONS = {"1.": "on benefit", "2.": "survival", "3.": "progression"}
+
+
+def published_person_counts(pages: dict[str, str], rounds_of: dict[str, list[int]]) -> dict[tuple, set]:
+    """(population, municipality or "I alt", round or "I alt") -> the texts the reports show for it."""
+    seen: dict[tuple, set] = {}
+
+    def note(key, text):
+        seen.setdefault(key, set()).add(text)
+
+    for name, page in pages.items():
+        if not name.startswith("kommune-"):
+            continue
+        tables = parse_tables(page)
+        m = next(t for t in tables if "Nøgletal" in t.header).header[1]
+        own = (m, "I alt")
+        for marker, rows in PERSON_COUNT_CELLS:
+            table = next((t for t in tables if marker in t.header), None)
+            if table is None:
+                continue
+            if marker == "Nøgletal":  # populations are rows, the municipality, rounds and project are columns
+                for i in range(len(table.rows)):
+                    if table.label(i) in rows:
+                        for j, h in enumerate(table.header[1:], start=1):
+                            r = re.match(r"Runde (\d+)", h)
+                            key = own if j == 1 else ("I alt", int(r.group(1))) if r else ("I alt", "I alt")
+                            note((rows[table.label(i)], *key), table.rows[i].cells[j].text)
+            else:  # populations are columns, the municipality and the project rows
+                for i in range(len(table.rows)):
+                    key = ("I alt", "I alt") if table.label(i) == "Projektet i alt" else own
+                    for col, population in rows.items():
+                        note((population, *key), table.rows[i].cells[table.col(col)].text)
+        criteria = next(t for t in tables if "Personer" in t.header and "Værdi" in t.header)
+        for i in range(len(criteria.rows)):
+            note((CRITERIA_PERSONS[criteria.label(i)[:2]], *own), criteria.rows[i].cells[criteria.col("Personer")].text)
+        hours = next((t for t in tables if "Gns. første effektive timer" in t.header), None)
+        for i in range(len(hours.rows) if hours else 0):
+            key = ("I alt", "I alt") if hours.label(i) == "Projektet i alt" else own
+            note(("progression", *key), hours.rows[i].cells[hours.col("Borgere")].text)
+    rounds = parse_tables(pages["rundesammenligning.html"])
+    for marker, col, population in (("Kommuner", "Forløb", "cases"), ("S(39)", "Borgere", "survival"),
+                                    ("S(39)", "I fleksjob", "in flexjob"),
+                                    ("Gns. første effektive timer", "Borgere", "progression")):
+        for t in rounds:
+            if col in t.header and "Runde" in t.header and marker in t.header:
+                for i in range(len(t.rows)):
+                    note((population, "I alt", int(t.label(i))), t.rows[i].cells[t.col(col)].text)
+    return seen
+
+
+def cross_report_leaks(seen: dict[tuple, set], rounds_of: dict[str, list[int]]) -> list[str]:
+    """Counts recoverable from the municipality x round table a reader assembles from every report:
+    a line with one suppressed cell, or a '<5' with one possible value (`pinned_small_cells`)."""
+    problems = []
+    rounds = sorted({r for rs in rounds_of.values() for r in rs})
+    munis = sorted(rounds_of)
+    for population in sorted({k[0] for k in seen}):
+        def text(m, r, population=population):
+            texts = seen.get((population, m, r), set())
+            return next(iter(texts)) if len(texts) == 1 else HIDDEN  # not published here: the reader lacks it
+        grid = [[text(m, "I alt") if r in rounds_of[m] and len(rounds_of[m]) == 1 else
+                 "0" if r not in rounds_of[m] else HIDDEN for r in rounds] + [text(m, "I alt")] for m in munis]
+        grid.append([text("I alt", r) for r in rounds] + [text("I alt", "I alt")])
+        nrow, ncol = len(grid), len(grid[0])
+        lines = [([(i, j) for j in range(ncol)], (i, ncol - 1)) for i in range(nrow)]
+        lines += [([(i, j) for i in range(nrow)], (nrow - 1, j)) for j in range(ncol)]
+        lines = [(cells, total) for cells, total in lines if grid[total[0]][total[1]] not in (HIDDEN, SMALL)]
+        for cells, total in lines:
+            hidden = [c for c in cells if is_suppressed(grid[c[0]][c[1]])]
+            if len(hidden) == 1:
+                i, j = hidden[0]
+                problems.append(f"{population}: {(munis + ['I alt'])[i]} / {(rounds + ['I alt'])[j]} is the total "
+                                "minus the cells shown")
+        problems += [f"{population}: {(munis + ['I alt'])[i]} / {(rounds + ['I alt'])[j]} must be {v}"
+                     for i, j, v in pinned_small_cells(grid, lines)]
+    return problems
+
+
+def test_cross_report_checker_finds_a_leak():
+    """One small municipality beside shown ones and the total: the checker recovers it."""
+    rounds_of = {"A": [1], "B": [1], "C": [1]}
+    seen = {("cases", "A", "I alt"): {SMALL}, ("cases", "B", "I alt"): {"7"}, ("cases", "C", "I alt"): {"9"},
+            ("cases", "I alt", 1): {"19"}, ("cases", "I alt", "I alt"): {"19"}}
+    assert cross_report_leaks(seen, rounds_of) == ["cases: A / 1 is the total minus the cells shown",
+                                                   "cases: A / I alt is the total minus the cells shown",
+                                                   "cases: A / 1 must be 3", "cases: A / I alt must be 3"]
+    seen[("cases", "B", "I alt")] = {HIDDEN}  # the other one hidden too: 19 - 9 = 10 = A + B, A in 1-4
+    assert cross_report_leaks(seen, rounds_of) == []
+
+
+def test_a_person_count_hidden_in_one_report_is_not_recoverable_from_the_others(rendered):
+    """Per-municipality counts of every population, the round totals and the project total, read
+    from all municipality reports and the round comparison: each is shown the same everywhere, and
+    none hidden is recoverable from the rest (totals minus shown cells, or what '<5' tells)."""
+    rounds_of = {m: list(rs) for m, rs in rendered.ctx["rounds_of"].items()}
+    seen = published_person_counts(rendered.pages, rounds_of)
+    differing = {k: sorted(v) for k, v in seen.items() if len(v) > 1}
+    assert differing == {}
+    populations = {k[0] for k in seen}
+    assert populations == {"cases", "on benefit", "survival", "in flexjob", "progression", "followed up", "step up"}
+    assert len(seen) >= len(populations) * len(rounds_of)
+    assert cross_report_leaks(seen, rounds_of) == []
+    assert sum(HIDDEN in v for v in seen.values()) >= 5  # secondary suppression across reports was exercised
+
+
+# --- a subset beside its whole --------------------------------------------------------------
+
+FOOTER_SUBSETS = ("med start på ledighedsydelse", "med timeregistreringer", "med kontakter", "uden køn",
+                  "uden aldersgruppe")
+
+
+def small_complements(name: str, page: str) -> list[str]:
+    """Subset counts shown beside their whole where the rest (whole minus subset) is 1 to T-1."""
+    problems = []
+
+    def check(label, whole, part):
+        if re.fullmatch(r"[\d.]+", whole) and re.fullmatch(r"[\d.]+", part):
+            rest = int(whole.replace(".", "")) - int(part.replace(".", ""))
+            if 0 < rest < T:
+                problems.append(f"{name}: {label}: {part} of {whole} leaves {rest}")
+
+    footer = re.search(r"Datakvalitet i udvalget \| \| forløb ([^;|]+);([^|]*)", visible_text(page))
+    if footer:
+        for item in footer.group(2).split(";"):
+            label, _, value = item.strip().rpartition(" ")
+            if label in FOOTER_SUBSETS:
+                check(f"footer '{label}'", footer.group(1).strip(), value)
+    for table in parse_tables(page):
+        labels = [table.label(i) for i in range(len(table.rows))]
+        if "Forløb i projektet" in labels:  # key figures: on ledighedsydelse at start of all cases, per column
+            whole, part = labels.index("Forløb i projektet"), labels.index("Borgere på ledighedsydelse ved start")
+            for j in range(1, len(table.header)):
+                check(f"key figures, {table.header[j]}", table.rows[whole].cells[j].text,
+                      table.rows[part].cells[j].text)
+        for whole_col, part_col in (("Borgere i analysen", "Kommet i fleksjob"), ("Borgere", "I fleksjob")):
+            if whole_col in table.header and part_col in table.header:
+                for i, row in enumerate(table.rows):
+                    check(f"{table.label(i)}: {part_col}", row.cells[table.col(whole_col)].text,
+                          row.cells[table.col(part_col)].text)
+    return problems
+
+
+def test_complement_checker_finds_a_leak():
+    page = ("<table><tr><th>Datakvalitet i udvalget</th><td>forløb 7; med start på ledighedsydelse 6; "
+            "med kontakter 7; uden køn 0</td></tr></table>")
+    assert small_complements("p", page) == ["p: footer 'med start på ledighedsydelse': 6 of 7 leaves 1"]
+    table = html_table(["", "Borgere i analysen", "Kommet i fleksjob"], [["A", "9", "6"], ["B", "9", "x"]])
+    assert small_complements("t", table) == ["t: A: Kommet i fleksjob: 6 of 9 leaves 3"]
+
+
+def test_no_subset_count_leaves_a_complement_of_1_to_4(rendered):
+    """'7 forløb; 6 med ledighedsydelse' reveals 1: the footer's subsets, the key figures' population
+    on ledighedsydelse and the survival tables' flexjobs are hidden where the rest is 1-4."""
+    problems = [p for name, page in rendered.pages.items() for p in small_complements(name, page)]
+    assert problems == []
+    # not vacuous: the dataset has such pairs (counted here from the CSV) and the footers hide them
+    cases = read_cases(rendered.data)
+    per = cases.groupby("municipality").agg(n=("case_id", "size"), benefit=("benefit_start", "count"))
+    close = per[(per["n"] >= T) & (per["benefit"] >= T) & (per["n"] - per["benefit"]).between(1, T - 1)]
+    assert len(close) >= 1
+    for m in close.index:
+        text = visible_text(rendered.pages[f"kommune-{views_slug(m)}.html"])
+        assert re.search(r"med start på ledighedsydelse x;", text), m

@@ -136,8 +136,14 @@ def suppress_counts(
     threshold: int = THRESHOLD,
     total_row=None,
     total_col=None,
+    initial=None,
 ) -> pd.DataFrame:
     """Suppression mask (SHOWN / PRIMARY / SECONDARY) for a table of person counts.
+
+    `initial` (a boolean array of the table's shape, optional) marks cells that
+    must be hidden for a reason outside the table (hidden in another published
+    table, or their complement in a whole is 1 to threshold-1); they start as
+    SECONDARY unless primary, and the rules below protect them like any other.
 
     `counts` holds the published cells including any total row and column, named
     by `total_row` (an index label) and `total_col` (a column label); pass None
@@ -152,6 +158,8 @@ def suppress_counts(
     the single-cell rule applied again.
     """
     mask = primary_mask(counts, threshold).to_numpy().copy()
+    if initial is not None:
+        mask[np.asarray(initial, dtype=bool) & (mask == SHOWN)] = SECONDARY
     values = counts.to_numpy(dtype=float)
     total_i = counts.index.get_loc(total_row) if total_row is not None else None
     total_j = counts.columns.get_loc(total_col) if total_col is not None else None

@@ -507,18 +507,23 @@ def _round_label(r) -> str:
     return f"Runde {r}"
 
 
-def _criteria_rows(block: dict, threshold: int) -> list[dict]:
-    """Value, CI, n, target and verdict of the three criteria of one indicator block (suppressed)."""
+def _criteria_rows(block: dict, threshold: int, forced: dict | None = None) -> list[dict]:
+    """Value, CI, n, target and verdict of the three criteria of one indicator block (suppressed).
+
+    `forced` (criterion key -> bool) hides a criterion whose population count is hidden elsewhere.
+    """
     rows = []
+    forced = forced or {}
     sc1, sc3, surv, sc2 = block["sc1"], block["sc3"], block["survival"], block["sc2"]
     for key, crit, k, n in (("sc1", sc1, sc1.get("k"), sc1["n"]), ("sc3", sc3, sc3.get("k"), sc3["n"])):
-        hidden = sup.share_suppressed(k, n, threshold)
+        hidden = sup.share_suppressed(k, n, threshold) or (bool(forced.get(key)) and crit["value"] is not None)
         rows.append({
-            "key": key, "value": fmt_share(k, n, crit["value"], threshold), "hidden": hidden,
+            "key": key, "value": HIDDEN if hidden and n else fmt_share(k, n, crit["value"], threshold),
+            "hidden": hidden,
             "ci": fmt_ci(crit["ci_low"], crit["ci_high"], hidden and n > 0), "n": fmt_count(n, threshold),
             "target": crit.get("target"), "met": None if hidden else crit.get("met"),
         })
-    hidden2 = s39_suppressed(surv, threshold)
+    hidden2 = s39_suppressed(surv, threshold) or bool(forced.get("sc2"))
     rows.insert(1, {
         "key": "sc2", "value": HIDDEN if hidden2 and sc2["value"] is not None else fmt_pct(sc2["value"]),
         "hidden": hidden2, "ci": fmt_ci(sc2["ci_low"], sc2["ci_high"], hidden2 and sc2["value"] is not None),
@@ -571,6 +576,110 @@ def _municipality_order(ctx: dict) -> list[str]:
     return sorted(ctx["municipalities"], key=lambda m: (ctx["rounds_of"][m][0], m))
 
 
+# Person counts shown per municipality, per round and for the project (key figures, criteria, survival,
+# follow-up, round comparison): name -> (count of an indicator block, the whole it is a subset of).
+PERSON_COUNTS = {
+    "n_cases": (lambda b: b["n_cases"], None),
+    "sc1_n": (lambda b: b["sc1"]["n"], "n_cases"),
+    "survival_n": (lambda b: b["survival"]["n"], "n_cases"),
+    "survival_events": (lambda b: b["survival"]["events"], "survival_n"),
+    "sc3_n": (lambda b: b["sc3"]["n"], "n_cases"),
+    "follow_up_n": (lambda b: b["follow_up"]["n"], "n_cases"),
+    "step_up_n": (lambda b: b["step_up"]["n"], "n_cases"),
+}
+
+
+def _count_values(ctx: dict, name: str) -> pd.DataFrame | None:
+    """One person count (PERSON_COUNTS) as a municipality x round grid with the round subtotals
+    (row "I alt"), the municipalities' totals (column "I alt") and the project total.
+
+    A cell (municipality, round) is the municipality's count in that round (0 outside its
+    rounds). None when the context holds only some municipalities.
+    """
+    get = PERSON_COUNTS[name][0]
+    blocks, units = ctx["indicators"]["municipalities"], ctx["units"]
+    order = _municipality_order(ctx)
+    rounds = list(ctx["rounds"])
+    if any(m not in blocks for m in order):
+        return None
+    rows = []
+    for m in order:
+        own = ctx["rounds_of"][m]
+        row = []
+        for r in rounds:
+            if r not in own:
+                row.append(0)
+            elif len(own) == 1:
+                row.append(get(blocks[m]))
+            elif (m, r) in units:
+                row.append(get(units[(m, r)]["indicators"]))
+            else:
+                return None
+        rows.append(row + [get(blocks[m])])
+    rows.append([get(ctx["indicators"]["rounds"][r]) for r in rounds] + [get(ctx["indicators"]["project"])])
+    return pd.DataFrame(rows, index=[*order, "I alt"], columns=[*rounds, "I alt"], dtype=float)
+
+
+@functools.lru_cache(maxsize=64)
+def _mask_of(index: tuple, columns: tuple, values: tuple, threshold: int, seed: tuple = ()) -> np.ndarray:
+    """`suppress_counts` of a grid with totals, cells at the positions `seed` hidden from the start;
+    once per grid (every report of a run shows it; the audit solves LPs)."""
+    counts = pd.DataFrame(np.reshape(values, (len(index), len(columns))), index=list(index), columns=list(columns))
+    initial = np.zeros(counts.shape, dtype=bool)
+    for i, j in seed:
+        initial[i, j] = True
+    mask = sup.suppress_counts(counts, threshold, total_row="I alt", total_col="I alt", initial=initial).to_numpy()
+    mask.setflags(write=False)
+    return mask
+
+
+def _masked(counts: pd.DataFrame, threshold: int, seed=()) -> pd.DataFrame:
+    mask = _mask_of(tuple(counts.index), tuple(counts.columns), tuple(counts.to_numpy().ravel()), int(threshold),
+                    tuple(sorted(seed)))
+    return pd.DataFrame(mask.copy(), index=counts.index, columns=counts.columns)
+
+
+def _case_grids(ctx: dict, threshold: int):
+    """The status grid and the numbers-of-cases grid (by round) under masks that agree.
+
+    Both publish each municipality's and the project's number of cases (the status grid's "I alt"
+    column); a number hidden in one is hidden in the other, repeated until neither hides more.
+    """
+    from evalkit.status import STATUS_CATEGORIES
+
+    blocks = ctx["indicators"]["municipalities"]
+    order = _municipality_order(ctx)
+    if any(m not in blocks for m in order):
+        return None, None
+    status = pd.DataFrame([[blocks[m]["status_counts"].get(c, 0) for c in STATUS_CATEGORIES] for m in order],
+                          index=order, columns=list(STATUS_CATEGORIES), dtype=float)
+    status["I alt"] = status.sum(axis=1)
+    status.loc["I alt"] = status.sum(axis=0)
+    cases = _count_values(ctx, "n_cases")
+    seed: set = set()
+    while True:
+        smask = _masked(status, threshold, seed)
+        if cases is None:
+            return (status, smask), None
+        hidden = {i for i in range(len(status)) if smask.iloc[i, -1] != sup.SHOWN}
+        cmask = _masked(cases, threshold, _subset_seed(ctx, "n_cases", cases, threshold)
+                        | {(i, cases.shape[1] - 1) for i in hidden})
+        also = {i for i in range(len(cases)) if cmask.iloc[i, -1] != sup.SHOWN} - hidden
+        if not also:
+            return (status, smask), (cases, cmask)
+        seed |= {(i, status.shape[1] - 1) for i in also}
+
+
+def _subset_seed(ctx: dict, name: str, counts: pd.DataFrame, threshold: int) -> set:
+    """Cells of a subset count whose complement in its whole (PERSON_COUNTS) is 1 to threshold-1."""
+    whole_name = PERSON_COUNTS[name][1]
+    if whole_name is None:
+        return set()
+    whole = _count_values(ctx, whole_name)
+    rest = whole.to_numpy() - counts.to_numpy()
+    return {(int(i), int(j)) for i, j in np.argwhere((rest > 0) & (rest < threshold) & (counts.to_numpy() > 0))}
+
+
 def status_grid(ctx: dict, threshold: int = sup.THRESHOLD) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Status counts of every municipality with row and column totals ("I alt"), and their suppression mask.
 
@@ -580,27 +689,61 @@ def status_grid(ctx: dict, threshold: int = sup.THRESHOLD) -> tuple[pd.DataFrame
     from a total and recover a count of 1-4. None when the context holds only
     some municipalities (a notebook run by hand for one municipality).
     """
-    from evalkit.status import STATUS_CATEGORIES
+    return _case_grids(ctx, threshold)[0]
 
-    blocks = ctx["indicators"]["municipalities"]
-    order = _municipality_order(ctx)
-    if any(m not in blocks for m in order):
+
+def count_grid(ctx: dict, name: str, threshold: int = sup.THRESHOLD) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """A person count of PERSON_COUNTS as a municipality x round grid with totals, and its one mask.
+
+    Every report showing the count for a municipality, a round or the project shows that grid's
+    cell under this mask, so a number hidden in one report cannot be worked out from the totals
+    and the others. Cells whose complement in their whole (e.g. cases not on ledighedsydelse at
+    start) is 1 to threshold-1 are hidden from the start. None for a partial context.
+    """
+    if name == "n_cases":
+        return _case_grids(ctx, threshold)[1]
+    counts = _count_values(ctx, name)
+    if counts is None:
         return None
-    counts = pd.DataFrame([[blocks[m]["status_counts"].get(c, 0) for c in STATUS_CATEGORIES] for m in order],
-                          index=order, columns=list(STATUS_CATEGORIES), dtype=float)
-    counts["I alt"] = counts.sum(axis=1)
-    counts.loc["I alt"] = counts.sum(axis=0)
-    mask = _grid_mask(tuple(counts.index), tuple(counts.columns), tuple(counts.to_numpy().ravel()), int(threshold))
-    return counts, pd.DataFrame(mask.copy(), index=counts.index, columns=counts.columns)
+    return counts, _masked(counts, threshold, _subset_seed(ctx, name, counts, threshold))
 
 
-@functools.lru_cache(maxsize=8)
-def _grid_mask(index: tuple, columns: tuple, values: tuple, threshold: int) -> np.ndarray:
-    """`suppress_counts` of the status grid, once per grid (every report of a run shows it; the audit solves LPs)."""
-    counts = pd.DataFrame(np.reshape(values, (len(index), len(columns))), index=list(index), columns=list(columns))
-    mask = sup.suppress_counts(counts, threshold, total_row="I alt", total_col="I alt").to_numpy()
-    mask.setflags(write=False)
-    return mask
+def count_text(ctx: dict, name: str, municipality: str | None, round_: int | None, value,
+               threshold: int = sup.THRESHOLD) -> str:
+    """A person count as its `count_grid` cell shows it (municipality None: the round's or project's;
+    round None: the whole municipality's or project's); `value` formatted plainly without a grid."""
+    grid = count_grid(ctx, name, threshold)
+    if grid is None:
+        return fmt_count(value, threshold)
+    counts, mask = grid
+    row = "I alt" if municipality is None else municipality
+    col = "I alt" if round_ is None else round_
+    return fmt_masked(counts.loc[row, col], mask.loc[row, col], threshold)
+
+
+def count_hidden(ctx: dict, names, municipality: str | None, round_: int | None,
+                 threshold: int = sup.THRESHOLD) -> bool:
+    """True when any of the person counts `names` is hidden in its `count_grid` cell: a share, mean
+    or interval computed from it is hidden too (else it would stand beside a suppressed count)."""
+    for name in names:
+        grid = count_grid(ctx, name, threshold)
+        if grid is not None:
+            row = "I alt" if municipality is None else municipality
+            if grid[1].loc[row, "I alt" if round_ is None else round_] != sup.SHOWN:
+                return True
+    return False
+
+
+def hide_if(text: str, hidden: bool) -> str:
+    """`text`, or 'x' when `hidden` (a missing value stays '–')."""
+    return HIDDEN if hidden and text != MISSING else text
+
+
+def fmt_subset(k, n, threshold: int = sup.THRESHOLD) -> str:
+    """A count k of a published whole n: 'x' when the rest, n - k, is 1 to threshold-1 (else recoverable)."""
+    if not _missing(k) and not _missing(n) and k > 0 and sup.is_small(n - k, threshold):
+        return HIDDEN
+    return fmt_count(k, threshold)
 
 
 def n_cases_text(ctx: dict, municipality: str | None, threshold: int = sup.THRESHOLD, grid=None) -> str:
@@ -625,11 +768,16 @@ def _change_counts(changes: pd.Series) -> pd.Series:
     return bands.value_counts().reindex(labels, fill_value=0).astype(float)
 
 
-def change_distribution(changes: pd.Series, threshold: int) -> pd.DataFrame:
-    """Cases per change band with a suppression mask (the band counts add up to the published total)."""
+def change_distribution(changes: pd.Series, threshold: int, total_hidden: bool = False) -> pd.DataFrame:
+    """Cases per change band with a suppression mask (the band counts add up to the published total).
+
+    `total_hidden`: the total (the sc3_n count) is hidden in its `count_grid`, so it is hidden here too.
+    """
     counts = _change_counts(changes)
     full = pd.concat([counts, pd.Series({"I alt": float(len(changes))})])
-    mask = sup.suppress_series(full, threshold, total_label="I alt")
+    initial = np.zeros((len(full), 1), dtype=bool)
+    initial[-1, 0] = total_hidden and len(changes) > 0
+    mask = sup.suppress_counts(full.to_frame("n"), threshold, total_row="I alt", initial=initial)["n"]
     return pd.DataFrame({"band": full.index, "n": full.values, "mask": mask.values,
                          "share": full.values / len(changes) if len(changes) else np.nan})
 
@@ -711,12 +859,16 @@ def provenance_footer(ctx: dict, parameters: dict, threshold: int, quality: dict
     ]
     if quality:
         q = quality
+
+        def part(k):  # a subset of the cases shown beside them: hidden when the rest is 1 to threshold-1
+            return fmt_subset(k, q["cases"], threshold)
+
         items.append(("Datakvalitet i udvalget", html.escape(
             f"forløb {q.get('cases_text') or fmt_count(q['cases'], threshold)}; med start på ledighedsydelse "
-            f"{fmt_count(q['with_benefit_start'], threshold)}; med timeregistreringer "
-            f"{fmt_count(q['with_hours'], threshold)}; med kontakter {fmt_count(q['with_contacts'], threshold)}"
-            + (f"; uden køn {fmt_count(q['missing_sex'], threshold)}" if q.get("missing_sex") is not None else "")
-            + (f"; uden aldersgruppe {fmt_count(q['missing_age_band'], threshold)}"
+            f"{part(q['with_benefit_start'])}; med timeregistreringer "
+            f"{part(q['with_hours'])}; med kontakter {part(q['with_contacts'])}"
+            + (f"; uden køn {part(q['missing_sex'])}" if q.get("missing_sex") is not None else "")
+            + (f"; uden aldersgruppe {part(q['missing_age_band'])}"
                if q.get("missing_age_band") is not None else ""))))
     items += [
         ("Input-hash (SHA-256)", f"<code>{html.escape(meta['input_hash'] or MISSING)}</code>"),
@@ -753,6 +905,20 @@ class MunicipalityReport:
         self.ind = self.unit["indicators"]
         self.whole = key[1] is None  # the whole municipality, as in the status report (not one of its rounds)
         self.grid = status_grid(ctx, self.threshold)  # the status report's counts and suppression mask
+
+    def _own_count(self, name: str, value) -> str:
+        """A person count (PERSON_COUNTS) of this report's municipality, or its round, as `count_grid` shows it."""
+        return count_text(self.ctx, name, self.municipality, None if self.whole else self.round, value,
+                          self.threshold)
+
+    @property
+    def _own(self) -> tuple:
+        """(municipality, round or None): this report's cells of the count grids."""
+        return self.municipality, None if self.whole else self.round
+
+    def _project_count(self, name: str, value, round_: int | None = None) -> str:
+        """A person count of the project (or a round) as `count_grid` shows it."""
+        return count_text(self.ctx, name, None, round_, value, self.threshold)
 
     def title(self) -> Html:
         meta = self.ctx["meta"]
@@ -798,17 +964,34 @@ class MunicipalityReport:
         frame = pd.DataFrame({"Nøgletal": list(rows)})
         for label, block in cols:
             frame[label] = [f(block) for f in rows.values()]
-        # numbers of cases as the status report's "I alt" column shows them (hidden there, hidden here)
-        frame.iloc[0, -1] = n_cases_text(self.ctx, None, t, self.grid)
-        if self.whole:
-            frame.iloc[0, 1] = n_cases_text(self.ctx, self.municipality, t, self.grid)
+        # statistics of a population whose count is hidden (below, or in another table) are hidden too
+        sources = {2: ("sc1_n",), 3: ("survival_n", "survival_events"), 4: ("survival_n", "survival_events"),
+                   5: ("sc3_n",), 6: ("sc3_n",), 7: ("follow_up_n",), 8: ("step_up_n",)}
+        where = [(self.municipality, None if self.whole else self.round),
+                 *((None, r) for r in self.ctx["rounds"]), (None, None)]
+        for i, names in sources.items():
+            for j, (m, r) in enumerate(where, start=1):
+                if frame.iloc[i, j] != MISSING and count_hidden(self.ctx, names, m, r, t):
+                    frame.iloc[i, j] = HIDDEN
+        # person counts as their grids show them in every report (hidden in one, hidden in all)
+        for i, (name, get) in enumerate((("n_cases", lambda b: b["n_cases"]), ("sc1_n", lambda b: b["sc1"]["n"]))):
+            frame.iloc[i, 1] = self._own_count(name, get(self.ind))
+            for j, r in enumerate(self.ctx["rounds"]):
+                frame.iloc[i, 2 + j] = self._project_count(name, get(self.ctx["indicators"]["rounds"][r]), r)
+            frame.iloc[i, -1] = self._project_count(name, get(self.ctx["indicators"]["project"]))
         return Table(frame, note=suppression_note(t), count_rows=[0, 1])
 
     def criteria(self) -> Table:
         """The three success criteria: value, 95 % CI, number of persons, target, met or not."""
         rows = []
-        for r in _criteria_rows(self.ind, self.threshold):
+        counts = {"sc1": ("sc1_n", self.ind["sc1"]["n"]), "sc2": ("survival_n", self.ind["survival"]["n"]),
+                  "sc3": ("sc3_n", self.ind["sc3"]["n"])}
+        own = (self.municipality, None if self.whole else self.round, self.threshold)
+        forced = {key: count_hidden(self.ctx, (name, "survival_events") if key == "sc2" else (name,), *own)
+                  for key, (name, _) in counts.items()}
+        for r in _criteria_rows(self.ind, self.threshold, forced):
             target = r["target"]
+            r["n"] = self._own_count(*counts[r["key"]])
             rows.append({
                 "Succeskriterium": CRITERIA_LABELS[r["key"]],
                 "Værdi": r["value"],
@@ -855,13 +1038,16 @@ class MunicipalityReport:
     def survival_table(self) -> Table:
         """S(39), its CI, numbers at risk at 39 and the median, municipality and project."""
         rows = []
-        for label, bundle in ((self.municipality, self.unit["survival"]), ("Projektet i alt", self.ctx["survival"]["project"])):
+        for label, bundle, count, who in (
+                (self.municipality, self.unit["survival"], self._own_count, self._own),
+                ("Projektet i alt", self.ctx["survival"]["project"], self._project_count, (None, None))):
             s = bundle["summary"]
-            hidden = s39_suppressed(s.to_json(), self.threshold)
+            hidden = s39_suppressed(s.to_json(), self.threshold) or count_hidden(
+                self.ctx, ("survival_n", "survival_events"), *who, self.threshold)
             rows.append({
                 "": label,
-                "Borgere i analysen": fmt_count(s.n, self.threshold),
-                "Kommet i fleksjob": fmt_count(s.events, self.threshold),
+                "Borgere i analysen": count("survival_n", s.n),
+                "Kommet i fleksjob": count("survival_events", s.events),
                 "S(39)": HIDDEN if hidden and s.s39 is not None else fmt_pct(s.s39),
                 "95 % CI": fmt_ci(s.s39_ci_low, s.s39_ci_high, hidden and s.s39 is not None),
                 "I risiko ved 39 uger": fmt_count(s.at_risk_39, self.threshold),
@@ -887,11 +1073,13 @@ class MunicipalityReport:
         if sup.stat_suppressed(len(own), self.threshold):
             return Note(f"Færre end {self.threshold} borgere har målbar progression; tallene vises ikke "
                         "(diskretionering).")
-        groups = {self.municipality: own, "Projektet i alt": self.ctx["progression"]}
+        groups = {self.municipality: (own, self._own), "Projektet i alt": (self.ctx["progression"], (None, None))}
+        t = self.threshold
         return plots.hours_plot(
-            {k: {"first": _mean_or_none(v["first_effective"], self.threshold),
-                 "last": _mean_or_none(v["last_effective"], self.threshold),
-                 "dist": change_distribution(v["change"], self.threshold)} for k, v in groups.items()},
+            {k: {"first": None if count_hidden(self.ctx, ("sc3_n",), *who, t) else _mean_or_none(v["first_effective"], t),
+                 "last": None if count_hidden(self.ctx, ("sc3_n",), *who, t) else _mean_or_none(v["last_effective"], t),
+                 "dist": change_distribution(v["change"], t, count_hidden(self.ctx, ("sc3_n",), *who, t))}
+             for k, (v, who) in groups.items()},
             threshold=self.threshold,
         )
 
@@ -900,18 +1088,21 @@ class MunicipalityReport:
         if own.empty or sup.stat_suppressed(len(own), self.threshold):
             return Html("")  # hours_figure already explains
         t = self.threshold
+        project = self.ctx["progression"]
+        hide = [count_hidden(self.ctx, ("sc3_n",), *self._own, t), count_hidden(self.ctx, ("sc3_n",), None, None, t)]
+
+        def stat(text, p, col, decimals=1):
+            return [hide_if(text(own[col], t, decimals), hide[0]), hide_if(text(p[col], t, decimals), hide[1])]
+
         summary = pd.DataFrame({
             "": [self.municipality, "Projektet i alt"],
-            "Borgere": [fmt_count(len(own), t), fmt_count(len(self.ctx["progression"]), t)],
-            "Gns. første effektive timer": [_mean_text(own["first_effective"], t),
-                                            _mean_text(self.ctx["progression"]["first_effective"], t)],
-            "Gns. seneste effektive timer": [_mean_text(own["last_effective"], t),
-                                             _mean_text(self.ctx["progression"]["last_effective"], t)],
-            "Gns. ændring": [_mean_text(own["change"], t, 2), _mean_text(self.ctx["progression"]["change"], t, 2)],
-            "Median ændring": [_median_text(own["change"], t, 2),
-                               _median_text(self.ctx["progression"]["change"], t, 2)],
+            "Borgere": [self._own_count("sc3_n", len(own)), self._project_count("sc3_n", len(project))],
+            "Gns. første effektive timer": stat(_mean_text, project, "first_effective"),
+            "Gns. seneste effektive timer": stat(_mean_text, project, "last_effective"),
+            "Gns. ændring": stat(_mean_text, project, "change", 2),
+            "Median ændring": stat(_median_text, project, "change", 2),
         })
-        dist = _change_table({self.municipality: change_distribution(own["change"], t)}, t)
+        dist = _change_table({self.municipality: change_distribution(own["change"], t, hide[0])}, t)
         return Section(Table(summary, title="Effektive timer pr. uge: første og seneste måned",
                              count_cols=["Borgere"]), dist)
 
@@ -948,15 +1139,19 @@ class MunicipalityReport:
         if self.ctx["meta"]["rows"]["contacts"] == 0:
             return Note("Datasættet har ingen kontakter (contacts), så opfølgning og Step Up kan ikke vises.")
         rows = []
-        for label, b in ((self.municipality, self.ind), ("Projektet i alt", self.ctx["indicators"]["project"])):
+        for label, b, count, who in ((self.municipality, self.ind, self._own_count, self._own),
+                                     ("Projektet i alt", self.ctx["indicators"]["project"], self._project_count,
+                                      (None, None))):
             f, s = b["follow_up"], b["step_up"]
+            hide_f = count_hidden(self.ctx, ("follow_up_n",), *who, t)
+            hide_s = count_hidden(self.ctx, ("step_up_n",), *who, t)
             rows.append({
                 "": label,
-                "Fleksjob fulgt 26 uger": fmt_count(f["n"], t),
-                "Mindst 2 opfølgninger": fmt_share(f.get("n_2"), f["n"], f["share_2"], t),
-                "Mindst 4 opfølgninger": fmt_share(f.get("n_4"), f["n"], f["share_4"], t),
-                "Ledige i 26+ uger uden fleksjob": fmt_count(s["n"], t),
-                "Heraf med Step Up": fmt_share(s.get("n_with_step_up"), s["n"], s["share"], t),
+                "Fleksjob fulgt 26 uger": count("follow_up_n", f["n"]),
+                "Mindst 2 opfølgninger": hide_if(fmt_share(f.get("n_2"), f["n"], f["share_2"], t), hide_f),
+                "Mindst 4 opfølgninger": hide_if(fmt_share(f.get("n_4"), f["n"], f["share_4"], t), hide_f),
+                "Ledige i 26+ uger uden fleksjob": count("step_up_n", s["n"]),
+                "Heraf med Step Up": hide_if(fmt_share(s.get("n_with_step_up"), s["n"], s["share"], t), hide_s),
             })
         return Table(pd.DataFrame(rows), note="Opfølgning: fleksjob startet efter projektstart og mindst 26 uger "
                                               "før udtræksdatoen. " + suppression_note(t),
@@ -1177,7 +1372,7 @@ class RoundComparison:
         for r in self.rounds:
             b = self.ctx["indicators"]["rounds"][r]
             munis = [m for m in self.ctx["municipalities"] if r in self.ctx["rounds_of"][m]]
-            rows.append({"Runde": str(r), "Kommuner": fmt_int(len(munis)), "Forløb": fmt_count(b["n_cases"], t),
+            rows.append({"Runde": str(r), "Kommuner": fmt_int(len(munis)), "Forløb": count_text(self.ctx, "n_cases", None, r, b["n_cases"], t),
                          "Kommunerne": ", ".join(munis)})
         return Table(pd.DataFrame(rows), count_cols=["Forløb"])
 
@@ -1198,8 +1393,10 @@ class RoundComparison:
         rows = []
         for r in self.rounds:
             s = self.ctx["survival"]["rounds"][r]["summary"]
-            hidden = s39_suppressed(s.to_json(), t)
-            rows.append({"Runde": str(r), "Borgere": fmt_count(s.n, t), "I fleksjob": fmt_count(s.events, t),
+            hidden = s39_suppressed(s.to_json(), t) or count_hidden(self.ctx, ("survival_n", "survival_events"),
+                                                                   None, r, t)
+            rows.append({"Runde": str(r), "Borgere": count_text(self.ctx, "survival_n", None, r, s.n, t),
+                         "I fleksjob": count_text(self.ctx, "survival_events", None, r, s.events, t),
                          "S(39)": HIDDEN if hidden and s.s39 is not None else fmt_pct(s.s39),
                          "95 % CI": fmt_ci(s.s39_ci_low, s.s39_ci_high, hidden and s.s39 is not None),
                          "Median uger": HIDDEN if hidden and s.median_weeks is not None else fmt_num(s.median_weeks)})
@@ -1247,14 +1444,17 @@ class RoundComparison:
         rows = []
         for key in ("sc1", "sc3"):
             a, b = self.ctx["indicators"]["rounds"][r1][key], self.ctx["indicators"]["rounds"][r2][key]
-            hidden = sup.share_suppressed(a.get("k"), a["n"], t) or sup.share_suppressed(b.get("k"), b["n"], t)
+            hide_a = count_hidden(self.ctx, (f"{key}_n",), None, r1, t)
+            hide_b = count_hidden(self.ctx, (f"{key}_n",), None, r2, t)
+            hidden = (sup.share_suppressed(a.get("k"), a["n"], t) or sup.share_suppressed(b.get("k"), b["n"], t)
+                      or hide_a or hide_b)
             d = share_difference(a.get("k", 0), a["n"], b.get("k", 0), b["n"])
             rows.append({
                 "Succeskriterium": CRITERIA_LABELS[key],
-                f"Runde {r1}": fmt_share(a.get("k"), a["n"], a["value"], t),
-                f"Personer, runde {r1}": fmt_count(a["n"], t),
-                f"Runde {r2}": fmt_share(b.get("k"), b["n"], b["value"], t),
-                f"Personer, runde {r2}": fmt_count(b["n"], t),
+                f"Runde {r1}": hide_if(fmt_share(a.get("k"), a["n"], a["value"], t), hide_a),
+                f"Personer, runde {r1}": count_text(self.ctx, f"{key}_n", None, r1, a["n"], t),
+                f"Runde {r2}": hide_if(fmt_share(b.get("k"), b["n"], b["value"], t), hide_b),
+                f"Personer, runde {r2}": count_text(self.ctx, f"{key}_n", None, r2, b["n"], t),
                 "Forskel": HIDDEN if hidden and d["diff"] is not None else fmt_pp(d["diff"]),
                 "95 % CI": fmt_ci(d["ci_low"], d["ci_high"], hidden and d["diff"] is not None),
             })
@@ -1275,9 +1475,10 @@ class RoundComparison:
             p = prog[prog["round"] == r]
             if sup.stat_suppressed(len(p), self.threshold):
                 continue
-            groups[_round_label(r)] = {"first": _mean_or_none(p["first_effective"], self.threshold),
-                                       "last": _mean_or_none(p["last_effective"], self.threshold),
-                                       "dist": change_distribution(p["change"], self.threshold)}
+            hide = count_hidden(self.ctx, ("sc3_n",), None, r, self.threshold)
+            groups[_round_label(r)] = {"first": None if hide else _mean_or_none(p["first_effective"], self.threshold),
+                                       "last": None if hide else _mean_or_none(p["last_effective"], self.threshold),
+                                       "dist": change_distribution(p["change"], self.threshold, hide)}
         if not groups:
             return Note("For få borgere med målbar progression i hver runde (diskretionering).")
         return plots.hours_plot(groups, threshold=self.threshold)
@@ -1290,11 +1491,12 @@ class RoundComparison:
         rows = []
         for r in self.rounds:
             p = prog[prog["round"] == r]
-            rows.append({"Runde": str(r), "Borgere": fmt_count(len(p), t),
-                         "Gns. første effektive timer": _mean_text(p["first_effective"], t),
-                         "Gns. seneste effektive timer": _mean_text(p["last_effective"], t),
-                         "Gns. ændring": _mean_text(p["change"], t, 2),
-                         "Median ændring": _median_text(p["change"], t, 2)})
+            hide = count_hidden(self.ctx, ("sc3_n",), None, r, t)
+            rows.append({"Runde": str(r), "Borgere": count_text(self.ctx, "sc3_n", None, r, len(p), t),
+                         "Gns. første effektive timer": hide_if(_mean_text(p["first_effective"], t), hide),
+                         "Gns. seneste effektive timer": hide_if(_mean_text(p["last_effective"], t), hide),
+                         "Gns. ændring": hide_if(_mean_text(p["change"], t, 2), hide),
+                         "Median ændring": hide_if(_median_text(p["change"], t, 2), hide)})
         return Table(pd.DataFrame(rows), note=suppression_note(t), count_cols=["Borgere"])
 
     def footer(self, parameters: dict) -> Html:
