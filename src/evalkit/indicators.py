@@ -165,14 +165,20 @@ def compute_indicators(ds: Dataset, municipality: str | None = None, round_: int
     return _indicators(_facts(sel, caseloads), municipality, round_, targets)
 
 
-def compute_all(ds: Dataset, targets_file=None) -> dict:
+def case_facts(ds: Dataset) -> _Facts:
+    """Per-case facts of the full dataset (caseloads included), for `compute_all` and the report figures."""
+    return _facts(ds, case_caseloads(ds.cases, ds.extraction_date, ds.rounds))
+
+
+def compute_all(ds: Dataset, targets_file=None, facts: _Facts | None = None) -> dict:
     """{"project": ..., "municipalities": {name: ...}, "rounds": {round: ...}} in one pass.
 
     Per-case facts and caseloads are computed once for the full dataset and then
-    split, so 98 municipalities cost little more than one.
+    split, so 98 municipalities cost little more than one. Pass `facts` (from
+    `case_facts`) when the caller has them already.
     """
     targets = load_targets(targets_file)
-    facts = _facts(ds, case_caseloads(ds.cases, ds.extraction_date, ds.rounds))
+    facts = case_facts(ds) if facts is None else facts
     return {
         "project": _indicators(facts, None, None, targets),
         "municipalities": {str(m): _indicators(f, str(m), None, targets)

@@ -400,38 +400,34 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
     `municipalities` limits the per-municipality parts to those (a notebook run
     by hand for one municipality); the project and round parts are always there.
     """
-    from evalkit.caseload import case_caseloads, regression_frame
     from evalkit.criteria import load_targets
-    from evalkit.indicators import compute_all, compute_indicators
-    from evalkit.progression import progression_table
-    from evalkit.survival import survival_data
+    from evalkit.indicators import case_facts, compute_all, compute_indicators
 
     e = ds.extraction_date
     cases = ds.cases
     all_names = sorted(str(m) for m in cases["municipality"].unique())
     chosen = all_names if municipalities is None else [m for m in all_names if m in set(municipalities)]
     rounds = sorted(int(r) for r in cases["round"].unique())
+    # per-case survival, progression and regression rows with caseloads, computed once
+    facts = case_facts(ds)
     if municipalities is None:
-        all_indicators = compute_all(ds, targets_file=targets_file)
+        all_indicators = compute_all(ds, targets_file=targets_file, facts=facts)
     else:  # the parts one report needs, without every other municipality
         all_indicators = {
             "project": compute_indicators(ds, targets_file=targets_file),
             "rounds": {r: compute_indicators(ds, round_=r, targets_file=targets_file) for r in rounds},
             "municipalities": {m: compute_indicators(ds, municipality=m, targets_file=targets_file) for m in chosen},
         }
-    keys = cases.set_index("case_id")[["municipality", "round"]]
+    keys = {"key_municipality": "municipality", "key_round": "round"}
     frames = {
         "cases": cases.assign(_has_hours=cases["case_id"].isin(ds.hours["case_id"]),
                               _has_contacts=cases["case_id"].isin(ds.contacts["case_id"])),
-        "survival": survival_data(cases, e).join(cases[["municipality", "round"]]),
-        "progression": progression_table(cases, ds.hours, e).join(keys, on="case_id"),
+        "survival": facts.survival.rename(columns=keys),
+        "progression": facts.progression.rename(columns=keys),
     }
     sdata, progression = frames["survival"], frames["progression"]
-    caseloads = case_caseloads(cases, e, ds.rounds)
-    flex_frame = regression_frame(cases, ds.hours, e, caseloads, "flexjob_39w")
-    hours_frame = regression_frame(cases, ds.hours, e, caseloads, "hours_change", progression)
-    flex_points = _caseworker_points(flex_frame, cases)
-    hours_points = _caseworker_points(hours_frame, cases)
+    flex_points = _caseworker_points(facts.regression["flexjob_39w"], cases)
+    hours_points = _caseworker_points(facts.regression["hours_change"], cases)
 
     rounds_of = {m: sorted(int(r) for r in rs) for m, rs in cases.groupby("municipality")["round"].unique().items()}
     units = {}
