@@ -17,7 +17,7 @@ from conftest import SMALL_CASES, SMALL_CONTACTS, SMALL_TABLES, SMALL_YML, write
 from evalkit.cli import main
 from evalkit.dataset import load_dataset
 from evalkit.errors import InputError
-from evalkit.privacy import contains_cpr, identifying_column_name
+from evalkit.privacy import contains_cpr, identifying_column_name, identifying_text
 
 CASES_HEADER = SMALL_CASES.split("\n", 1)[0]
 
@@ -258,3 +258,101 @@ def test_contains_cpr_checks_the_date_part():
     assert contains_cpr("290200-1234") and not contains_cpr("290201-1234")
     assert contains_cpr("311299-0000") and not contains_cpr("311399-0000")
     assert not contains_cpr("2020-03-01") and not contains_cpr("12345")
+
+
+# --------------------------------------------------------------------------- e-mail and phone numbers in kept text
+# (issue 8, points 13 and 14): every text column the loader keeps, and dataset.yml's name
+# and round numbers, are refused when they hold an e-mail address, a phone number or a CPR.
+
+PHONES = ["20112233", "20 11 22 33", "2011 2233", "20-11-22-33", "20.11.22.33", "+4520112233", "+45 20 11 22 33",
+          "0045 74123456", "(+45) 7412 3456", "+45-12345678"]
+NOT_PHONES = ["2019-04-01", "01.04.2019", "20.11.2019", "2019 2021", "JF20112233", "123456789", "1234 5678",
+              "201122334", "kl. 10.30", "3,5 timer", "C20112233", "12345678", "andet job 2019-2021"]
+
+
+@pytest.mark.parametrize("value", PHONES)
+def test_phone_numbers_are_recognised(value):
+    assert identifying_text(f"ring {value} i morgen") == "a phone number"
+    assert identifying_text(value) == "a phone number"
+
+
+@pytest.mark.parametrize("value", NOT_PHONES)
+def test_dates_years_ids_and_other_numbers_are_not_phone_numbers(value):
+    assert identifying_text(value) is None
+
+
+def test_e_mail_and_cpr_are_recognised():
+    assert identifying_text("skriv til anne.hansen@tonder.dk") == "an e-mail address"
+    assert identifying_text("Åse+x@kommune.dk") == "an e-mail address"
+    assert identifying_text("se 020202-2222") == "a CPR number"
+    assert identifying_text("team@") is None and identifying_text("@tonder") is None
+
+
+# (table, old text, new text with {} for the detail, detail, column, kind, rows)
+KEPT_TEXT = {
+    "exit_reason phone": ("cases", "flyttet til Århus", "ring {}", "20 11 22 33", "exit_reason", "a phone number", [3]),
+    "exit_reason e-mail": ("cases", "flyttet til Århus", "{}", "mads@example.dk", "exit_reason", "an e-mail address",
+                           [3]),
+    "municipality phone": ("cases", "C3,Albertslund", "C3,{}", "+4520112233", "municipality", "a phone number", [4]),
+    "caseworker_id e-mail": ("cases", "C4,København,2,W3", "C4,København,2,{}", "anne@tonder.dk", "caseworker_id",
+                             "an e-mail address", [5]),
+    "sex phone": ("cases", ",K,60+,", ",{},60+,", "74123456", "sex", "a phone number", [4]),
+    "team e-mail": ("goals", "Team Syd,W1", "{},W1", "team@tonder.dk", "team", "an e-mail address", [2]),
+    "employee_id phone": ("goals", "Team Syd,W2", "Team Syd,{}", "2011 2233", "employee_id", "a phone number", [3]),
+    "indicator phone": ("goals", "jobåbninger", "ring {}", "20112233", "indicator", "a phone number", [2]),
+    "case_id e-mail": ("contacts", "C4,2021-06-01", "{},2021-06-01", "a@b.dk", "case_id", "an e-mail address", [4]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KEPT_TEXT))
+def test_kept_text_with_an_e_mail_or_phone_number_is_refused(tmp_path, case):
+    table, old, new, detail, column, kind, rows = KEPT_TEXT[case]
+    tables = {**SMALL_TABLES, table: edit(SMALL_TABLES[table], old, new.format(detail))}
+    folder = write_dataset(tmp_path / "data", tables)
+    err = assert_rejected(folder, f"{table}.csv", f"column '{column}' has values with {kind}", rows)
+    assert detail not in err and detail.replace(" ", "") not in err
+
+
+def test_eight_digit_case_numbers_are_not_phone_numbers(tmp_path):
+    """case_id is a case number: eight digits are allowed there (the CPR and e-mail checks still apply)."""
+    cases = SMALL_CASES.replace("\nC4,", "\n20112233,")
+    contacts = SMALL_CONTACTS.replace("C4,", "20112233,")
+    ds = load_dataset(write_dataset(tmp_path / "data", {**SMALL_TABLES, "cases": cases, "contacts": contacts}))
+    assert "20112233" in set(ds.cases["case_id"])
+
+
+def test_ordinary_text_with_dates_and_years_loads(tmp_path):
+    cases = edit(SMALL_CASES, "flyttet til Århus", "ophørt 01.04.2021 efter 2019 2021 (sag 27.15.00)")
+    ds = load_dataset(write_dataset(tmp_path / "data", {**SMALL_TABLES, "cases": cases}))
+    assert ds.cases["exit_reason"].iloc[1] == "ophørt 01.04.2021 efter 2019 2021 (sag 27.15.00)"
+
+
+@pytest.mark.parametrize("name, kind", [("Udtræk 010190-1234", "a CPR number"),
+                                        ("Tønder, kontakt anne@tonder.dk", "an e-mail address"),
+                                        ("Fleksjob (tlf 74 12 34 56)", "a phone number")])
+def test_dataset_name_with_identifying_detail_is_refused(tmp_path, name, kind):
+    folder = write_dataset(tmp_path / "data", yml=SMALL_YML.replace("Lille testdatasæt", name))
+    err = assert_rejected(folder, "dataset.yml", f"name contains {kind} (identifying data is refused)", [])
+    assert "010190" not in err and "anne@" not in err and "74 12" not in err
+
+
+def test_indicators_and_reports_refuse_a_cpr_in_the_name_too(tmp_path):
+    folder = write_dataset(tmp_path / "data", yml=SMALL_YML.replace("Lille testdatasæt", "Lille 0101901234"))
+    for args in (["indicators", str(folder), "--json"], ["reports", str(folder), "--out", str(tmp_path / "r")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2 and "0101901234" not in result.output + result.stderr
+        assert "dataset.yml" in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_cpr_like_round_number_is_refused(tmp_path):
+    """101901234 is 010190-1234 without its leading zero; round labels are printed in reports."""
+    yml = SMALL_YML + "  101901234: {start: 2021-01-01, end: 2021-12-31}\n"
+    folder = write_dataset(tmp_path / "data", yml=yml)
+    err = assert_rejected(folder, "dataset.yml", "rounds: a round number looks like a CPR or phone number", [])
+    assert "101901234" not in err
+
+
+def test_a_name_with_years_loads(tmp_path):
+    folder = write_dataset(tmp_path / "data", yml=SMALL_YML.replace("Lille testdatasæt", "Fleksjob 2019 2021"))
+    assert load_dataset(folder).name == "Fleksjob 2019 2021"

@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 
 from evalkit.errors import InputError
-from evalkit.privacy import refuse_identifying
+from evalkit.privacy import refuse_identifying, refuse_identifying_metadata
 from evalkit.status import STATUS_CATEGORIES
 
 # Typed columns of every table after loading. Dates are datetime64[ns] (NaT when
@@ -677,6 +677,7 @@ def load_dataset(path) -> Dataset:
     if not folder.is_dir():
         raise InputError(str(folder), "not a dataset folder (expected a folder with dataset.yml and cases)")
     yml_bytes, name, extraction_date, rounds = _read_yml(folder)
+    refuse_identifying_metadata(str(folder / "dataset.yml"), name, rounds)  # printed and published
     paths = _table_files(folder)
     files = {"dataset.yml": yml_bytes}
     raw = {}
@@ -685,7 +686,7 @@ def load_dataset(path) -> Dataset:
         data = table_path.read_bytes()
         files[table_path.name] = data
         frame, bad_width, decimal_comma = read_table(table_path, data)
-        refuse_identifying(frame, str(table_path))
+        refuse_identifying(frame, str(table_path), TABLE_COLUMNS[table])
         raw[table] = (frame, bad_width, decimal_comma)
 
     tables = {}
