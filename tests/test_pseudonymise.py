@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
+import re
+import stat
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -18,9 +22,10 @@ from click.testing import CliRunner
 from evalkit.cli import main
 from evalkit.dataset import load_dataset
 from evalkit.errors import InputError
-from evalkit.pseudonymise import pseudonymise_extract
+from evalkit.pseudonymise import check_key, pseudonymise_extract, read_key
 
-KEY = bytes(range(40, 80))  # 40 bytes, binary, no trailing newline
+# 40 random bytes (one draw of secrets.token_bytes(40)), binary, no trailing newline
+KEY = bytes.fromhex("f8b53d753244081cb98363bde0c2c42fd463d778a5ae739e1f1402cc578aa06dd6487bc0e9f39a86")
 OTHER_KEY = b"another-secret-key-that-is-long-enough!!"
 
 YML = """name: Udvikling i fleksjob II (test)
@@ -241,14 +246,14 @@ def test_no_key_option_exits_2_and_writes_nothing(raw, tmp_path):
 
 
 def test_key_of_exactly_32_bytes_is_accepted(raw, tmp_path):
-    pseudonymise_extract(raw, tmp_path / "out", write_key(tmp_path / "k", b"k" * 32))
+    pseudonymise_extract(raw, tmp_path / "out", write_key(tmp_path / "k", KEY[:32]))
     assert len(load_dataset(tmp_path / "out").cases) == 5
 
 
-def _refused(raw: Path, tmp_path: Path) -> InputError:
+def _refused(raw: Path, tmp_path: Path, out: Path | None = None) -> InputError:
     before = sorted(tmp_path.rglob("*"))
     with pytest.raises(InputError) as info:
-        pseudonymise_extract(raw, tmp_path / "out", write_key(tmp_path / "k"))
+        pseudonymise_extract(raw, out or tmp_path / "out", write_key(tmp_path / "k"))
     (tmp_path / "k").unlink()
     assert sorted(tmp_path.rglob("*")) == before  # nothing written, no temporary folder left
     for row in CASES:
@@ -300,3 +305,154 @@ def test_an_existing_output_folder_is_not_touched(raw, key_file, tmp_path):
     assert result.exit_code == 2 and result.stdout == ""
     assert [p.name for p in out.iterdir()] == ["earlier.csv"] and (out / "earlier.csv").read_text() == "kept\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "raw", "secret.key"]
+
+
+# --- issue 8, point 13: kept text is checked against the row's own details and the patterns ---------------
+# Row 3 of cases.csv is citizen B: navn "Åse Lærke", adresse "Storegade 7, 6270 Tønder",
+# telefon "74 12 34 56", email "aase@example.dk".
+
+def _with_exit_reason(text: str, row: int = 1) -> list[tuple]:
+    return [(*r[:12], text, *r[13:]) if i == row else r for i, r in enumerate(CASES)]
+
+
+@pytest.mark.parametrize("text, why", [
+    ("ringet af Åse Lærke", "own"),                      # her whole name
+    ("ÅSE   lærke  spurgte", "own"),                    # case, spacing
+    ("spurgt af A\u030ase", "own"),                      # a name part, Å decomposed (NFD)
+    ("bor på Storegade 7", "own"),                      # street line
+    ("flyttet fra storegade", "own"),                   # street name
+    ("ring 7412-3456", "own"),                          # her phone, as digits
+    ("skriv til aase@example.dk", "e-mail"),
+    ("kontakt mads@example.dk", "e-mail"),              # someone else's address
+    ("ring 74 12 34 56", "phone"),
+    ("ring +45 20112233", "phone"),
+    ("sms 0045 2011 2233", "phone"),
+    ("ny sag 020202-2222", "CPR"),                      # a CPR not in the extract
+])
+def test_kept_text_with_identifying_details_is_refused(tmp_path, text, why):
+    err = _refused(write_raw(tmp_path / "raw", cases=_with_exit_reason(text)), tmp_path)
+    assert err.file.endswith("cases.csv") and "exit_reason" in err.rule and err.rows == [3]
+    assert why in err.rule
+    assert text not in str(err) and "Lærke" not in str(err) and "storegade" not in str(err).lower()
+
+
+def test_own_name_in_another_kept_column_is_refused(tmp_path):
+    cases = [(*r[:13], "Lærke", r[14]) if i == 1 else r for i, r in enumerate(CASES)]  # sex
+    err = _refused(write_raw(tmp_path / "raw", cases=cases), tmp_path)
+    assert "sex" in err.rule and "navn" in err.rule and err.rows == [3]
+
+
+def test_team_with_a_phone_number_is_refused(tmp_path):
+    goals = [GOALS[0], ("Team Nord 74 12 34 56", *GOALS[1][1:])]
+    err = _refused(write_raw(tmp_path / "raw", goals=goals), tmp_path)
+    assert err.file.endswith("goals.csv") and "team" in err.rule and "phone" in err.rule and err.rows == [3]
+
+
+def test_place_names_dates_and_years_in_kept_text_pass(tmp_path, key_file):
+    """A surname that is also the municipality (row 6), the citizen's own town, dates and a year range
+    (row 3) are kept: only the street of an address is sought, and no name part in municipality."""
+    cases = _with_exit_reason("flyttet til Tønder 01.04.2021 (2019 2021)")
+    cases = [(r[0], r[1], "Ida Tønder", *r[3:]) if i == 4 else r for i, r in enumerate(cases)]
+    pseudonymise_extract(write_raw(tmp_path / "raw", cases=cases), tmp_path / "out", key_file)
+    ds = load_dataset(tmp_path / "out")
+    assert ds.cases["exit_reason"].iloc[1] == "flyttet til Tønder 01.04.2021 (2019 2021)"
+    assert set(ds.cases["municipality"]) == {"Tønder"}
+
+
+def test_refused_free_text_leaves_nothing_in_any_output_byte(tmp_path):
+    """Through the command line: exit 2, and neither stdout nor stderr holds the text or a detail in it."""
+    raw = write_raw(tmp_path / "raw", cases=_with_exit_reason("Åse Lærke, aase@example.dk, 74 12 34 56"))
+    key_file = write_key(tmp_path / "key")
+    before = sorted(tmp_path.rglob("*"))
+    result = CliRunner().invoke(main, ["pseudonymise", str(raw), str(tmp_path / "out"), "--key-file", str(key_file)])
+    assert result.exit_code == 2 and result.stdout == "" and "exit_reason" in result.stderr
+    assert sorted(tmp_path.rglob("*")) == before
+    blob = (result.stdout + result.stderr).encode()
+    assert [n for n in _needles(KEY) if n in blob] == []
+
+
+# --- point 14: dataset.yml -----------------------------------------------------------------------------------
+
+
+def test_a_cpr_in_the_dataset_name_is_refused(tmp_path):
+    raw = write_raw(tmp_path / "raw")
+    (raw / "dataset.yml").write_text(YML.format(e="2021-12-31").replace("(test)", "(010190-1234)"), encoding="utf-8")
+    err = _refused(raw, tmp_path)
+    assert err.file.endswith("dataset.yml") and "CPR" in err.rule and "010190" not in str(err)
+
+
+def test_dataset_yml_is_written_anew_without_comments_or_other_keys(tmp_path, key_file):
+    raw = write_raw(tmp_path / "raw")
+    yml = YML.format(e="2021-12-31")
+    (raw / "dataset.yml").write_text("# udtrukket af Anne Hansen\n" + yml + "kontakt: Søren Østergård\n",
+                                     encoding="utf-8")
+    pseudonymise_extract(raw, tmp_path / "out", key_file)
+    written = (tmp_path / "out" / "dataset.yml").read_bytes()
+    assert [n for n in _needles(KEY) if n in written] == []
+    ds = load_dataset(tmp_path / "out")
+    assert ds.name == "Udvikling i fleksjob II (test)" and ds.extraction_date == pd.Timestamp("2021-12-31")
+    assert ds.rounds == {1: (pd.Timestamp("2019-04-01"), pd.Timestamp("2020-09-30")),
+                         2: (pd.Timestamp("2020-10-01"), pd.Timestamp("2021-12-31"))}
+
+
+# --- point 15: keys -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", [b"k" * 32, b"ab" * 16, b"0123456789abcdef" * 2, bytes(range(40, 80)),
+                                 "Tønder2021!".encode() * 3, b"a" * 40 + b"b", b"abcdefghijklmnopqrstuvwxyz012345",
+                                 b"aabbccddeeffgghhiijjkkllmmnnoopp"],
+                         ids=["identical", "ab", "hex-twice", "sequence", "word-thrice", "almost-identical",
+                              "alphabet", "pairs"])
+def test_a_guessable_key_exits_2_and_says_how_to_make_one(raw, tmp_path, key):
+    key_file = write_key(tmp_path / "k", key)
+    before = sorted(tmp_path.rglob("*"))
+    result = CliRunner().invoke(main, ["pseudonymise", str(raw), str(tmp_path / "out"), "--key-file", str(key_file)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "key" in result.stderr and "evalkit new-key" in result.stderr
+    assert key.decode("utf-8") not in result.stderr
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_random_keys_of_every_common_recipe_are_accepted():
+    """2,000 seeded draws each: 32 random bytes, 64 and 32 hex digits, a UUID (estimates 134, 210, 90, 110 bits
+    and more against the 80-bit floor), and the fixture keys."""
+    rnd = random.Random(20211231)
+    for _ in range(2000):
+        raw_bytes = rnd.randbytes(32)
+        for key in (raw_bytes, raw_bytes.hex().encode(), raw_bytes[:16].hex().encode(),
+                    str(uuid.UUID(bytes=raw_bytes[:16], version=4)).encode()):
+            assert check_key(key) is None, key
+    assert check_key(KEY) is None and check_key(OTHER_KEY) is None
+
+
+def test_new_key_writes_a_private_random_key_and_never_overwrites(raw, tmp_path):
+    key_file = tmp_path / "project.key"
+    result = CliRunner().invoke(main, ["new-key", str(key_file)])
+    assert result.exit_code == 0, result.output
+    content = key_file.read_bytes()
+    assert re.fullmatch(rb"[0-9a-f]{64}\n", content) and content[:64] not in result.output.encode()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert read_key(key_file) == content[:64]
+    again = CliRunner().invoke(main, ["new-key", str(key_file)])
+    assert again.exit_code == 2 and "exists" in again.stderr and key_file.read_bytes() == content
+    CliRunner().invoke(main, ["new-key", str(tmp_path / "other.key")])
+    assert (tmp_path / "other.key").read_bytes() != content
+    result = CliRunner().invoke(main, ["pseudonymise", str(raw), str(tmp_path / "out"), "--key-file", str(key_file)])
+    assert result.exit_code == 0 and len(load_dataset(tmp_path / "out").cases) == 5
+    missing = CliRunner().invoke(main, ["new-key", str(tmp_path / "no" / "such" / "k")])
+    assert missing.exit_code == 2 and not (tmp_path / "no").exists()
+
+
+# --- point 16 (checked here): a refusal leaves no parent folder of OUT behind --------------------------------
+
+
+def test_a_refused_extract_leaves_no_parent_folders(tmp_path):
+    bad = [CASES[0], (*CASES[1][:11], "2019-01-01", *CASES[1][12:]), *CASES[2:]]  # refused by load_dataset
+    err = _refused(write_raw(tmp_path / "raw", cases=bad), tmp_path, out=tmp_path / "new" / "deeper" / "out")
+    assert err.rows == [3] and not (tmp_path / "new").exists()
+
+
+def test_missing_parent_folders_are_made_on_success(raw, key_file, tmp_path):
+    pseudonymise_extract(raw, tmp_path / "new" / "deeper" / "out", key_file)
+    assert len(load_dataset(tmp_path / "new" / "deeper" / "out").cases) == 5
+    assert [p.name for p in (tmp_path / "new" / "deeper").iterdir()] == ["out"]

@@ -115,5 +115,14 @@ def pseudonymise(raw: Path, out: Path, key_file: Path):
     click.echo(pseudonymise_extract(raw, out, key_file))
 
 
+@main.command("new-key")
+@click.argument("key_file", type=click.Path(path_type=Path))
+def new_key(key_file: Path):
+    """Write a new random key file for `pseudonymise` (never overwrites one)."""
+    from evalkit.pseudonymise import write_new_key
+
+    click.echo(write_new_key(key_file))
+
+
 if __name__ == "__main__":
     main()

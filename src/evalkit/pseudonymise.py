@@ -45,32 +45,55 @@ Output, a dataset that passes `evalkit validate`:
 - dates are written as YYYY-MM-DD and numbers with a decimal point (UTF-8, `,`);
 - every other column is dropped: only SPEC's columns are written, so names,
   addresses, phone numbers, e-mails (navn, adresse, telefon, email, ...) never
-  reach the output. Free-text columns (exit_reason, ...) are refused when they
-  contain a raw cpr or a caseworker's name.
+  reach the output; dataset.yml is written anew with only name, extraction_date
+  and rounds (comments and other keys of the raw one are not copied).
+- kept text (exit_reason, municipality, sex, age_band, team, indicator, ...) is
+  refused, naming the raw file, the column and the rows, never the value, when it
+  contains (`_refuse_leaks`)
+    a CPR number, an e-mail address or a Danish phone number (evalkit.privacy's
+    patterns, the loader's own);
+    a caseworker's name (any row's, as normalised for hashing);
+    the row's own identifying values: the value of any column named like a name,
+    address or contact detail (navn, fornavn, adresse, telefon, email, ...), and
+    for names each part of 3 letters or more, for addresses the street line and the
+    street name, matched as whole words after NFC, case-folding and collapsing
+    whitespace; a contact value's last 8 digits (a phone number without +45) are
+    also sought among the text's digits. Name and address parts are not sought in municipality (place
+    names are surnames too) nor in the code columns the loader restricts to fixed
+    codes (target_group, status, channel, kind).
+  Free text is refused, not dropped: evalkit never changes data silently, and the
+  rows named can be corrected in the source system or the extract.
 
-The key file holds at least 32 bytes (trailing newline ignored); create one with
-`python -c "import secrets; print(secrets.token_hex(32))" > key`, keep it apart
-from the data and reuse it for every extract of the project. Without it the
-pseudonyms cannot be recomputed, with it they can: it is as secret as the cpr
-numbers. Nothing here writes or prints the key or a raw identifier; the output is
-written to a temporary folder next to OUT (which must be new or empty), validated
-with `load_dataset`, and only then renamed to OUT.
+The key file holds at least 32 bytes (trailing newline ignored) and must not be
+guessable (`check_key`); `evalkit new-key K` writes a random one (64 hex digits,
+file mode 0600). Keep it apart from the data and reuse it for every extract of the
+project. Without it the pseudonyms cannot be recomputed, with it they can: it is
+as secret as the cpr numbers. Nothing here writes or prints the key or a raw
+identifier; the output is written to a temporary folder in OUT's nearest existing
+parent (OUT must be new or empty), validated with `load_dataset`, and only then
+are OUT's missing parents created and the folder renamed to OUT: a refused input
+leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import os
 import re
+import secrets
 import shutil
 import tempfile
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from evalkit import dataset
+from evalkit import dataset, privacy
 from evalkit.errors import InputError
 
 MIN_KEY_BYTES = 32
@@ -79,22 +102,72 @@ CASEWORKER_COLUMNS = ("caseworker_name", "jobformidler", "sagsbehandler", "casew
 EMPLOYEE_COLUMNS = ("employee_name", "jobformidler", "caseworker_name", "employee_id")
 ID_COLUMNS = ("case_id", "person_id", "caseworker_id", "employee_id")
 AGE_BANDS = ((18, "18-29"), (30, "30-39"), (40, "40-49"), (50, "50-59"), (60, "60+"))
-_CPR = re.compile(r"(\d{2})(\d{2})(\d{2})-?(\d{4})")
-_CPR_IN_TEXT = re.compile(r"(?<!\d)(\d{6})[- ]?(\d{4})(?!\d)")
+# Kept columns the loader restricts to fixed codes: no free text can pass there.
+CODE_COLUMNS = ("target_group", "status", "channel", "kind")
+MIN_KEY_BITS = 80  # estimated, see check_key
+_NEW_KEY = "create one with `evalkit new-key FILE`"
 
 
 # --- keys and keyed hashes ---------------------------------------------------
 
 
 def read_key(key_file: Path) -> bytes:
-    """The secret key: the file's bytes without a trailing newline, at least 32 bytes."""
+    """The secret key: the file's bytes without a trailing newline, checked by `check_key`."""
     key_file = Path(key_file)
     if not key_file.is_file():
-        raise InputError(key_file, "key file not found: pseudonymisation needs a secret key file")
-    key = key_file.read_bytes().rstrip(b"\r\n")
-    if len(key) < MIN_KEY_BYTES:
-        raise InputError(key_file, f"key shorter than {MIN_KEY_BYTES} bytes: create one with secrets.token_hex(32)")
+        raise InputError(key_file, f"key file not found: pseudonymisation needs a secret key file ({_NEW_KEY})")
+    try:
+        key = key_file.read_bytes().rstrip(b"\r\n")
+    except OSError as err:
+        raise InputError(key_file, f"key file not readable ({type(err).__name__})") from None
+    problem = check_key(key)
+    if problem:
+        raise InputError(key_file, f"{problem}: {_NEW_KEY}")
     return key
+
+
+def _entropy_bits(data: bytes) -> float:
+    """Length times the Shannon entropy (bits) of the byte frequencies."""
+    n = len(data)
+    return -sum(c * math.log2(c / n) for c in Counter(data).values()) if n else 0.0
+
+
+def check_key(key: bytes) -> str | None:
+    """Why a key is too weak, None when it is fit. A key is refused when it
+    - is shorter than 32 bytes;
+    - repeats a piece of 1-64 bytes throughout ("kkkk...", "abcabc...", a word typed twice);
+    - has an estimated entropy under 80 bits: the lower of (length x the Shannon entropy of its
+      byte frequencies) and (the same for the differences of neighbouring bytes, which catches
+      runs like "abcdef..."). 32 random bytes estimate at 134 bits or more, 64 random hex digits
+      (`evalkit new-key`) at 210 or more, a random 32-hex-digit or UUID key at 90 or more.
+    Distinct byte values are not counted: 64 random hex digits miss one of the 16 a quarter of the time.
+    """
+    if len(key) < MIN_KEY_BYTES:
+        return f"key shorter than {MIN_KEY_BYTES} bytes"
+    if any(key[p:] == key[:-p] for p in range(1, min(64, len(key) // 2) + 1)):
+        return "key repeats a short piece (guessable)"
+    steps = bytes((b - a) % 256 for a, b in zip(key, key[1:]))
+    if min(_entropy_bits(key), _entropy_bits(steps)) < MIN_KEY_BITS:
+        return f"key too regular to be secret (estimated entropy under {MIN_KEY_BITS} bits)"
+    return None
+
+
+def write_new_key(key_file: Path) -> str:
+    """Write a random key (64 hex digits of secrets.token_bytes(32) and a newline) to a new
+    file readable by its owner only (mode 0600); an existing file is never overwritten."""
+    key_file = Path(key_file)
+    if key_file.exists() or key_file.is_symlink():
+        raise InputError(key_file, "file exists: a key is never overwritten (its pseudonyms would be lost)")
+    if not key_file.parent.is_dir():
+        raise InputError(key_file, "folder does not exist")
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as err:
+        raise InputError(key_file, f"cannot create the key file ({type(err).__name__})") from None
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secrets.token_bytes(32).hex() + "\n")
+    return (f"Wrote a new random key to {key_file} (readable by you only). Keep it secret, apart from the data,\n"
+            "and use it for every extract of the project: with another key nothing links.")
 
 
 def keyed_id(key: bytes, prefix: str, kind: str, value: str) -> str:
@@ -104,11 +177,8 @@ def keyed_id(key: bytes, prefix: str, kind: str, value: str) -> str:
 
 
 def normalise_cpr(value) -> str | None:
-    """The ten digits of a cpr number (DDMMYY-XXXX or ten digits), None when it is not one."""
-    m = _CPR.fullmatch(str(value).strip())
-    if not m or not (1 <= int(m.group(1)) <= 31 and 1 <= int(m.group(2)) <= 12):
-        return None
-    return "".join(m.group(i) for i in range(1, 5))
+    """The ten digits of a cpr number (DDMMYY-XXXX or ten digits, a real date), None when it is not one."""
+    return privacy.cpr_digits(value)
 
 
 def normalise_name(value) -> str:
@@ -230,20 +300,90 @@ def _pseudonymise_goals(raw, typed, file: Path, key: bytes) -> tuple[pd.DataFram
     return out, set(names.dropna().map(normalise_name))
 
 
-def _refuse_leaks(frame: pd.DataFrame, file: Path, cprs: set[str], names: set[str]) -> None:
-    """Refuse text that contains a raw cpr (with or without dash) or a caseworker's name."""
+def _phrases(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per identifying column of a raw table (named like a name, address or contact detail;
+    cpr aside), per row: `value` normalised, `parts` sought on their own (name parts of 3+
+    letters; an address's street line and street name) and `digits` (the value's last 8)."""
+    out = {}
+    for column in raw.columns:
+        kind = privacy.identifying_column_kind(column)
+        if kind is None or column in CPR_COLUMNS:
+            continue
+        values = dataset.parse_text(raw[column]).map(normalise_name, na_action="ignore")
+        parts = values.map(_name_parts if kind == "name" else _street if kind == "address" else lambda v: (),
+                           na_action="ignore")
+        digits = values.map(lambda v: re.sub(r"\D", "", v)[-8:], na_action="ignore")
+        out[column] = pd.DataFrame({"value": values, "parts": parts, "digits": digits})
+    return out
+
+
+def _lettered(words) -> tuple[str, ...]:
+    return tuple(w for w in words if sum(c.isalpha() for c in w) >= 3)
+
+
+def _name_parts(name: str) -> tuple[str, ...]:
+    return _lettered(re.split(r"[\s\-]+", name))
+
+
+def _street(address: str) -> tuple[str, ...]:
+    """The street line (up to the first comma) and the street name (up to the house number)."""
+    line = re.split(r"[,\n]", address, maxsplit=1)[0].strip()
+    return _lettered({line, re.split(r"\s\d", line, maxsplit=1)[0].strip()})
+
+
+def _has_word(text: str, phrase: str) -> bool:
+    """`phrase` occurs in `text` as whole words (both normalised)."""
+    return phrase in text and re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) is not None
+
+
+def _own_value_in(text: str, text_digits: str, own, with_parts: bool) -> bool:
+    """Whether a normalised text holds the row's own value (its parts too `with_parts`)
+    or, as digits, its phone number."""
+    if not isinstance(own.value, str):
+        return False
+    if _has_word(text, own.value) or (with_parts and any(_has_word(text, p) for p in own.parts)):
+        return True
+    return len(own.digits) == 8 and own.digits in text_digits
+
+
+def _refuse_leaks(frame: pd.DataFrame, raw: pd.DataFrame, file: Path, names: set[str]) -> None:
+    """Refuse kept text holding a CPR number, e-mail address or phone number, a caseworker's
+    name, or the row's own identifying values (see the module docstring). Rows are named,
+    values never. `frame` and `raw` share their index (row numbers)."""
+    phrases = _phrases(raw)
     for col in frame.columns:
         if col in ID_COLUMNS or frame[col].dtype != object:
             continue
-        leaked = set()
-        for value in frame[col].dropna().unique():
-            value = str(value)
-            folded = normalise_name(value)
-            if any(a + b in cprs for a, b in _CPR_IN_TEXT.findall(value)) or any(n in folded for n in names if n):
-                leaked.add(value)
-        if leaked:
-            rows = _rows(frame[col].isin(leaked))
-            raise InputError(file, f"column {col} contains a cpr number or a caseworker's name", rows)
+        text = frame[col]
+        privacy.refuse_identifying_values(text, str(file), f"column {col}")
+        if col in CODE_COLUMNS:
+            continue
+        folded = text.dropna().map(normalise_name)
+        distinct = {v: any(_has_word(v, n) for n in names if n) for v in folded.unique()}
+        worker = folded.map(distinct).astype(bool)
+        if worker.any():
+            raise InputError(file, f"column {col} contains a caseworker's name (identifying data is refused)",
+                             _rows(worker))
+        digits = folded.str.replace(r"\D", "", regex=True)
+        leaked, sources = pd.Series(False, index=folded.index), []
+        for source, own in phrases.items():
+            rows = own.loc[folded.index].itertuples(index=False)
+            hit = pd.Series([_own_value_in(t, d, o, col != "municipality") for t, d, o in zip(folded, digits, rows)],
+                            index=folded.index, dtype=bool)
+            if hit.any():
+                leaked |= hit
+                sources.append(source)
+        if sources:
+            raise InputError(file, f"column {col} contains the row's own {', '.join(sources)} "
+                             "(identifying data is refused)", _rows(leaked))
+
+
+def _write_yml(ds: dataset.Dataset, path: Path) -> None:
+    """dataset.yml with name, extraction_date and rounds as loaded."""
+    meta = {"name": ds.name, "extraction_date": ds.extraction_date.date()}
+    if ds.rounds:
+        meta["rounds"] = {r: {"start": a.date(), "end": b.date()} for r, (a, b) in sorted(ds.rounds.items())}
+    path.write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def _write_table(frame: pd.DataFrame, path: Path, table: str) -> None:
@@ -274,22 +414,27 @@ def pseudonymise_extract(raw: Path, out: Path, key_file: Path) -> str:
 
     raw_cases, typed = _read_raw(files["cases"], "cases")
     cases, courses, names = _pseudonymise_cases(raw_cases, typed, files["cases"], key)
-    tables = {"cases": cases}
+    tables, raw_frames = {"cases": cases}, {"cases": raw_cases}
     for table in ("hours", "contacts", "goals"):
         if table not in files:
             continue
         frame, typed = _read_raw(files[table], table)
+        raw_frames[table] = frame
         if table == "goals":
             tables[table], employees = _pseudonymise_goals(frame, typed, files[table], key)
             names |= employees
         else:
             tables[table] = _pseudonymise_events(frame, typed, files[table], courses, table)
-    cprs = set(courses["cpr"])
     for table, frame in tables.items():
-        _refuse_leaks(frame, files[table], cprs, names)
+        _refuse_leaks(frame, raw_frames[table], files[table], names)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    # The temporary folder goes into OUT's nearest existing parent; OUT's missing parents
+    # are made only once the output is valid, so a refusal leaves nothing behind.
+    anchor = next(p for p in out.absolute().parents if p.exists())
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=anchor))
+    except OSError as err:
+        raise InputError(out, f"cannot write the output folder ({type(err).__name__})") from None
     try:
         data = tmp / "data"
         data.mkdir()
@@ -304,9 +449,14 @@ def pseudonymise_extract(raw: Path, out: Path, key_file: Path) -> str:
                 raise InputError(yml if table == "dataset" else raw, err.rule) from None
             raw_rows = tables[table].index
             raise InputError(files[table], err.rule, [raw_rows[r - 2] for r in err.rows]) from None
-        if out.exists():
-            out.rmdir()
-        data.rename(out)
+        _write_yml(ds, data / "dataset.yml")  # only what the loader read: no comments, no other keys
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.exists():
+                out.rmdir()
+            data.rename(out)
+        except OSError as err:
+            raise InputError(out, f"cannot write the output folder ({type(err).__name__})") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
