@@ -3,10 +3,11 @@
 hypothesis builds small valid datasets as Python values, writes them as CSV the
 way municipalities export them, then breaks them: missing and extra columns,
 wrong types, mixed date formats, empty files, header-only files, duplicate ids,
-non-UTF-8 bytes, huge values, ragged rows, identifying columns. Each example
-must either load with exactly the typed frames built here from the Python values
-(never from the loader's output), or raise InputError naming the file, the rule
-and the rows (header = row 1) without showing values; never another exception.
+non-UTF-8 bytes, huge values, ragged rows, identifying columns, e-mail addresses
+and phone numbers in kept text. Each example must either load with exactly the
+typed frames built here from the Python values (never from the loader's output),
+or raise InputError naming the file, the rule and the rows (header = row 1)
+without showing values; never another exception.
 On error the command line exits 2, prints nothing on stdout and writes nothing.
 
 Bounded and reproducible for CI: derandomize=True, no example database, small
@@ -546,6 +547,44 @@ def test_identifying_data_is_refused_without_showing_it(data, choice):
         err = assert_refused(folder, f"{table}.csv", rows=[i + 2] if by_values else None, secret=cpr,
                              cli=choice.draw(st.booleans()))
         assert "identifying" in err.rule
+
+
+KEPT_TEXT = {"cases": ("municipality", "caseworker_id", "exit_reason", "sex", "age_band"),
+             "goals": ("team", "employee_id", "indicator")}
+
+
+@st.composite
+def contact_details(draw) -> str:
+    """A Danish phone number in one of its written forms, or an e-mail address."""
+    if draw(st.booleans()):
+        local = draw(st.text(string.ascii_lowercase + string.digits + "._+-", min_size=1, max_size=12))
+        domain = draw(st.text(string.ascii_lowercase + "æøå", min_size=1, max_size=10))
+        return f"{local}@{domain}.{draw(st.sampled_from(('dk', 'com', 'kommune.dk')))}"
+    digits = str(draw(st.integers(2, 9))) + "".join(str(draw(st.integers(0, 9))) for _ in range(7))
+    pairs = [digits[k:k + 2] for k in range(0, 8, 2)]
+    body = draw(st.sampled_from((digits, " ".join(pairs), "-".join(pairs), ".".join(pairs),
+                                 f"{digits[:4]} {digits[4:]}")))
+    return draw(st.sampled_from(("", "+45 ", "+45", "0045 ", "(+45) "))) + body
+
+
+@bounded(25)
+@given(data=datasets(), choice=st.data(), detail=contact_details(),
+       around=st.tuples(st.sampled_from(("", "ring ", "skriv til ", "kontakt: ", "(")),
+                        st.sampled_from(("", " i morgen", ".", ")", ", tak"))))
+def test_an_e_mail_or_phone_number_in_kept_text_is_refused(data, choice, detail, around):
+    """Any kept text column of any row: refused naming the row, never showing the detail."""
+    table = choice.draw(st.sampled_from(tuple(KEPT_TEXT)))
+    column = choice.draw(st.sampled_from(KEPT_TEXT[table]))
+    rows = data[table]
+    i = choice.draw(st.integers(0, len(rows) - 1))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_dataset(Path(tmp) / "d", data)
+        header, cells = table_cells(table, rows, Style())
+        cells[i][header.index(column)] = around[0] + detail + around[1]
+        (folder / f"{table}.csv").write_bytes(csv_bytes(header, cells, Style()))
+        err = assert_refused(folder, f"{table}.csv", rows=[i + 2], words=(column, "identifying"), secret=detail,
+                             cli=choice.draw(st.booleans()))
+        assert ("phone" in err.rule) != ("@" in detail)
 
 
 @bounded(15)

@@ -456,3 +456,23 @@ def test_missing_parent_folders_are_made_on_success(raw, key_file, tmp_path):
     pseudonymise_extract(raw, tmp_path / "new" / "deeper" / "out", key_file)
     assert len(load_dataset(tmp_path / "new" / "deeper" / "out").cases) == 5
     assert [p.name for p in (tmp_path / "new" / "deeper").iterdir()] == ["out"]
+
+
+def _add_cases_column(raw: Path, name: str, values: list[str]) -> Path:
+    path = raw / "cases.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [f"{lines[0]},{name}"] + [f"{line},{v}" for line, v in zip(lines[1:], values, strict=True)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return raw
+
+
+def test_short_first_names_are_not_sought_as_words(tmp_path, key_file):
+    """A fornavn "Bo" (under 3 letters) is no reason to refuse "bo-fællesskab"; "Bent" as a word is."""
+    raw = write_raw(tmp_path / "raw", cases=_with_exit_reason("flyttet i bo-fællesskab"))
+    pseudonymise_extract(_add_cases_column(raw, "Fornavn", ["Bent", "Bo", "Bent", "Bent", "Bent"]),
+                         tmp_path / "out", key_file)
+    assert load_dataset(tmp_path / "out").cases["exit_reason"].iloc[1] == "flyttet i bo-fællesskab"
+    raw = write_raw(tmp_path / "raw2", cases=_with_exit_reason("spurgt bent", row=3))
+    _add_cases_column(raw, "Fornavn", ["Bo", "Bo", "Bo", "Bent", "Bo"])
+    err = _refused(raw, tmp_path, out=tmp_path / "o2")
+    assert "fornavn" in err.rule and err.rows == [5]

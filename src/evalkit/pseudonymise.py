@@ -53,14 +53,14 @@ Output, a dataset that passes `evalkit validate`:
     a CPR number, an e-mail address or a Danish phone number (evalkit.privacy's
     patterns, the loader's own);
     a caseworker's name (any row's, as normalised for hashing);
-    the row's own identifying values: the value of any column named like a name,
-    address or contact detail (navn, fornavn, adresse, telefon, email, ...), and
-    for names each part of 3 letters or more, for addresses the street line and the
+    the row's own identifying values: the value (of 3 letters or more) of any
+    column named like a name, address or contact detail (navn, fornavn, adresse,
+    telefon, email, ...), and for names each part of 3 letters or more, for addresses the street line and the
     street name, matched as whole words after NFC, case-folding and collapsing
     whitespace; a contact value's last 8 digits (a phone number without +45) are
-    also sought among the text's digits. Name and address parts are not sought in municipality (place
-    names are surnames too) nor in the code columns the loader restricts to fixed
-    codes (target_group, status, channel, kind).
+    also sought among the text's digits. Name and address parts are not sought in
+    municipality (place names are surnames too), and none of this in the code
+    columns the loader restricts to fixed codes (target_group, status, channel, kind).
   Free text is refused, not dropped: evalkit never changes data silently, and the
   rows named can be corrected in the source system or the extract.
 
@@ -302,8 +302,9 @@ def _pseudonymise_goals(raw, typed, file: Path, key: bytes) -> tuple[pd.DataFram
 
 def _phrases(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per identifying column of a raw table (named like a name, address or contact detail;
-    cpr aside), per row: `value` normalised, `parts` sought on their own (name parts of 3+
-    letters; an address's street line and street name) and `digits` (the value's last 8)."""
+    cpr aside), per row: `value` normalised ("" with fewer than 3 letters), `parts` sought on
+    their own (name parts of 3+ letters; an address's street line and street name) and
+    `digits` (the value's last 8)."""
     out = {}
     for column in raw.columns:
         kind = privacy.identifying_column_kind(column)
@@ -313,7 +314,8 @@ def _phrases(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
         parts = values.map(_name_parts if kind == "name" else _street if kind == "address" else lambda v: (),
                            na_action="ignore")
         digits = values.map(lambda v: re.sub(r"\D", "", v)[-8:], na_action="ignore")
-        out[column] = pd.DataFrame({"value": values, "parts": parts, "digits": digits})
+        whole = values.map(lambda v: "".join(_lettered([v])), na_action="ignore")
+        out[column] = pd.DataFrame({"value": whole, "parts": parts, "digits": digits})
     return out
 
 
@@ -341,7 +343,7 @@ def _own_value_in(text: str, text_digits: str, own, with_parts: bool) -> bool:
     or, as digits, its phone number."""
     if not isinstance(own.value, str):
         return False
-    if _has_word(text, own.value) or (with_parts and any(_has_word(text, p) for p in own.parts)):
+    if (own.value and _has_word(text, own.value)) or (with_parts and any(_has_word(text, p) for p in own.parts)):
         return True
     return len(own.digits) == 8 and own.digits in text_digits
 
