@@ -476,3 +476,10 @@ def test_short_first_names_are_not_sought_as_words(tmp_path, key_file):
     _add_cases_column(raw, "Fornavn", ["Bo", "Bo", "Bo", "Bent", "Bo"])
     err = _refused(raw, tmp_path, out=tmp_path / "o2")
     assert "fornavn" in err.rule and err.rows == [5]
+
+
+def test_the_summary_does_not_print_a_header_holding_an_identifier(tmp_path, key_file):
+    raw = _add_cases_column(write_raw(tmp_path / "raw"), "ring 20 11 22 33", ["x"] * 5)
+    result = CliRunner().invoke(main, ["pseudonymise", str(raw), str(tmp_path / "out"), "--key-file", str(key_file)])
+    assert result.exit_code == 0, result.output
+    assert "20 11 22 33" not in result.stdout and "column 17" in result.stdout

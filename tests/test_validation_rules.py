@@ -356,3 +356,13 @@ def test_a_cpr_like_round_number_is_refused(tmp_path):
 def test_a_name_with_years_loads(tmp_path):
     folder = write_dataset(tmp_path / "data", yml=SMALL_YML.replace("Lille testdatasæt", "Fleksjob 2019 2021"))
     assert load_dataset(folder).name == "Fleksjob 2019 2021"
+
+
+@pytest.mark.parametrize("header", ["anne@tonder.dk", "20 11 22 33"])
+def test_a_header_with_an_e_mail_or_phone_number_is_named_by_position(tmp_path, header):
+    """A file whose first data row became its header must not have that row echoed."""
+    cases = SMALL_CASES.replace(CASES_HEADER, CASES_HEADER + f",{header}", 1)
+    cases = "".join(line + ",x\n" if i else line + "\n" for i, line in enumerate(cases.splitlines()))
+    folder = write_dataset(tmp_path / "data", {**SMALL_TABLES, "cases": cases})
+    err = assert_rejected(folder, "cases.csv", "column 14 has a header that looks like", [])
+    assert header not in err

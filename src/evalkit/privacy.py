@@ -158,11 +158,12 @@ def refuse_identifying(frame: pd.DataFrame, file: str, columns: dict[str, str] |
     phone numbers (not case_id: case numbers may be eight digits).
     """
     for position, column in enumerate(frame.columns, start=1):
-        if contains_cpr(str(column)):
-            # A header cell holding a CPR number (e.g. a file without a header row):
-            # name the column by position only.
+        kind = identifying_text(str(column))
+        if kind:
+            # A header cell holding a CPR number, e-mail address or phone number (e.g. a
+            # file without a header row): name the column by position only.
             raise InputError(
-                file, f"column {position} has a header that looks like a CPR number (identifying data is refused)"
+                file, f"column {position} has a header that looks like {kind} (identifying data is refused)"
             )
         if identifying_column_name(column):
             raise InputError(

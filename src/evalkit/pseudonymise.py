@@ -465,6 +465,8 @@ def pseudonymise_extract(raw: Path, out: Path, key_file: Path) -> str:
     persons, workers = cases["person_id"].nunique(), cases["caseworker_id"].nunique()
     counts = "".join(f", {len(f)} {t} rows" for t, f in tables.items() if t != "cases")
     dropped = sorted(set(raw_cases.columns) - set(cases.columns))
+    dropped = [c if privacy.identifying_text(c) is None else f"column {list(raw_cases.columns).index(c) + 1}"
+               for c in dropped]  # a header holding a CPR, e-mail or phone number is not printed
     return (
         f"Pseudonymised {len(cases)} courses of {persons} citizens, {workers} caseworkers{counts} "
         f"({ds.name}) into {out}\n"
