@@ -105,7 +105,7 @@ DATES = {
 @pytest.mark.parametrize("d", list(DATES))
 def test_as_of_equals_indicators_of_the_extract_of_that_day(tmp_path, d):
     folder = tmp_path / "extract"
-    kept = write_extract(SAMPLE, folder, d)
+    write_extract(SAMPLE, folder, d)
     for selection in DATES[d][1]:
         expected = indicators_json([str(folder), *selection])
         got = indicators_json([str(SAMPLE), "--as-of", d, *selection])
