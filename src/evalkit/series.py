@@ -53,7 +53,7 @@ SC3_EMPTY = "no case with hours rows 6 months apart and first effective hours at
 def series_points(first_entry: pd.Timestamp, extraction_date: pd.Timestamp) -> pd.DatetimeIndex:
     """Month-ends from the month of the first project_entry up to E; the last point is E."""
     e = pd.Timestamp(extraction_date)
-    months = pd.period_range(pd.Timestamp(first_entry), e, freq="M")
+    months = pd.period_range(min(pd.Timestamp(first_entry), e), e, freq="M")
     ends = months.to_timestamp(how="end").normalize()
     return pd.DatetimeIndex(np.minimum(ends.to_numpy(), e.to_datetime64()))
 
@@ -151,12 +151,14 @@ def _arrays(cases: pd.DataFrame, hours: pd.DataFrame, points: pd.DatetimeIndex) 
     has_latest = latest >= 0
     latest_eff = _take(h_eff, latest, np.nan)
 
-    # status (section 2 at each point), first rule that holds
+    # status (section 2 at each point), first rule that holds; -1 before entry
     entered = entry <= t
     started = flex_ok & (flex <= t)
+    code = {category: k for k, category in enumerate(STATUS_CATEGORIES)}
     status = np.select(
         [~entered, exit_ <= t, started & (latest_eff > 10), started, benefit <= t],
-        [-1, 4, 3, 2, 1], default=0,
+        [-1, code["udgået"], code["fleksjob_over_10"], code["fleksjob_0_10"], code["ledighedsydelse"]],
+        default=code["før_rehab"],
     )
 
     # flows: the point each event falls in
