@@ -28,6 +28,7 @@ sample: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_indicators.py
 	$(BIN)/python benchmarks/bench_reports.py
+	$(BIN)/python benchmarks/bench_series.py
 
 clean:
 	rm -rf $(VENV) reports

@@ -59,18 +59,47 @@ def validate(data: Path):
 @click.option("--municipality", default=None, help="Only this municipality.")
 @click.option("--round", "round_", type=int, default=None, help="Only this round.")
 @click.option("--targets", type=click.Path(path_type=Path), default=None, help="YAML file overriding the shipped targets.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Every figure as if the data had been extracted on this date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (not suppressed).")
-def indicators(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_json: bool):
+def indicators(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_of, as_json: bool):
     """Compute every indicator of SPEC section 3."""
+    from evalkit.asof import indicators_as_of
     from evalkit.dataset import load_dataset
     from evalkit.indicators import compute_indicators, format_indicators
 
     ds = load_dataset(data)
-    result = compute_indicators(ds, municipality=municipality, round_=round_, targets_file=targets)
+    if as_of is not None:
+        result = indicators_as_of(ds, as_of, municipality=municipality, round_=round_, targets_file=targets)
+    else:
+        result = compute_indicators(ds, municipality=municipality, round_=round_, targets_file=targets)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True, indent=2))
     else:
         click.echo(format_indicators(result))
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--municipality", default=None, help="Only this municipality.")
+@click.option("--round", "round_", type=int, default=None, help="Only this round.")
+@click.option("--targets", type=click.Path(path_type=Path), default=None, help="YAML file overriding the shipped targets.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (not suppressed).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print a tidy CSV: scope, period, measure, value, ci_low, ci_high, n, reason.")
+def series(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_json: bool, as_csv: bool):
+    """Monthly stocks and flows and quarterly success criteria (SPEC section 7)."""
+    from evalkit.dataset import load_dataset
+    from evalkit.series import compute_series, format_series, series_table
+
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv exclude each other")
+    result = compute_series(load_dataset(data), municipality=municipality, round_=round_, targets_file=targets)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    elif as_csv:
+        click.echo(series_table(result).to_csv(index=False, lineterminator="\n"), nl=False)
+    else:
+        click.echo(format_series(result))
 
 
 @main.command()
