@@ -332,9 +332,11 @@ def test_skip_depends_on_input_hash(tmp_path, capsys):
     assert build_reports(data, out, municipalities=["Tønder", "Faxe"], jobs=2, notebook_dir=RUNNER_NOTEBOOKS,
                          progress=False) == 0
     assert "0 unchanged" in capsys.readouterr().err
+    index = (out / "index.html").stat().st_mtime_ns
     assert build_reports(data, out, municipalities=["Tønder", "Faxe"], jobs=2, notebook_dir=RUNNER_NOTEBOOKS,
                          progress=False) == 0
     assert "0 written, 4 unchanged" in capsys.readouterr().err
+    assert (out / "index.html").stat().st_mtime_ns == index  # nothing changed: the index is not redone either
     # one more case in the data: every report is redone
     with open(data / "cases.csv", "a", encoding="utf-8") as fh:
         fh.write("TX,Tønder,1,W0,rehab,2019-07-01,,,,,M,30-39\n")
@@ -528,3 +530,6 @@ def test_an_out_folder_that_cannot_be_written_exits_2_naming_it(tmp_path, privat
     assert not (tmp_path / "a").exists() and not list(readonly.iterdir()) and not in_readonly.exists()
     assert a_file.read_text(encoding="utf-8") == "x"
     assert not list(private_tmp.iterdir())
+    # the other commands that write a folder: the same, through the command line's net for system errors
+    result = CliRunner().invoke(main, ["sample", "--out", str(a_file / "out")])
+    assert result.exit_code == 2 and str(a_file) in result.output and not isinstance(result.exception, OSError)

@@ -718,12 +718,17 @@ def build_reports(
                      "dataset": {"name": ds.name, "folder": Path(data).resolve().name}})
     manifest["files"] = sorted(set(manifest["files"]) | {INDEX, *(j.html for j in plan)})
     _create_out(out, manifest)
+    index_salt = [code_hash, targets_hash, threshold]
+    if not todo and manifest.get("index_key") == _index_key(out, ds.input_hash, plan, manifest, index_salt) \
+            and (out / INDEX).exists():
+        return _summary(out, {}, skipped, t0)  # nothing changed: no context to compute, no kernel to start
     with _PrivateFolder() as work:
-        return _run(ds, out, work, plan, todo, skipped, manifest, targets_file, jobs, threshold, progress, t0)
+        return _run(ds, out, work, plan, todo, skipped, manifest, targets_file, jobs, threshold, progress, t0,
+                    index_salt)
 
 
 def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file, jobs, threshold, progress,
-         t0) -> int:
+         t0, index_salt) -> int:
     """Compute the context, run the notebooks of `todo`, write the index; the exit code."""
     from tqdm import tqdm
 
@@ -780,7 +785,7 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
             bar.close()
             pool.close()
             pool = None
-        _write_index(out, ctx, plan, manifest, threshold)
+        _write_index(out, ctx, plan, manifest, threshold, index_salt)
     except KeyboardInterrupt:
         if pool is not None:
             _echo("evalkit: interrupted; finishing the reports that are running ...")
@@ -793,6 +798,11 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         if pool is not None:
             pool.close(timeout=60)
 
+    return _summary(out, results, skipped, t0)
+
+
+def _summary(out: Path, results: dict[str, JobResult], skipped: list, t0: float) -> int:
+    """Print what the run did (where a failed report's notebook is kept); the exit code."""
     failed = [n for n, r in results.items() if not r.ok]
     n_ok = sum(r.ok for r in results.values())
     _echo(f"evalkit reports: {n_ok} written, {len(skipped)} unchanged, {len(failed)} failed "
@@ -827,20 +837,36 @@ def _manifest_entry(job: ReportJob, ds, result: JobResult, status: str) -> dict:
 _REPORT_NAME = re.compile(rf"(kommune-[a-z0-9-]+|{STATUS_REPORT}|{ROUND_REPORT})")
 
 
-def _write_index(out: Path, ctx: dict, plan: list[ReportJob], manifest: dict, threshold: int) -> None:
-    """index.html: a link to every report, each municipality's criteria at a glance."""
-    from evalkit import views
-
+def _index_listing(out: Path, input_hash: str, plan: list[ReportJob], manifest: dict) -> list[tuple]:
+    """(name, kind, municipality, title) of every report index.html links or names."""
     entries = manifest["reports"]
     current = {j.name for j in plan}
     # reports of earlier runs on the same data stay listed (e.g. after --municipality)
     others = [
         name for name, e in entries.items()
         if name not in current and _REPORT_NAME.fullmatch(name) and e.get("status") == "ok"
-        and e.get("input_hash") == ctx["meta"]["input_hash"] and f"{name}.html" in manifest["files"]
+        and e.get("input_hash") == input_hash and f"{name}.html" in manifest["files"]
         and (out / f"{name}.html").exists()
     ]
     listed = [(j.name, j.kind, j.municipality, j.title) for j in plan]
-    listed += [(n, entries[n].get("kind"), entries[n].get("municipality"), entries[n].get("title", n)) for n in others]
-    html = views.index_page(ctx, listed, entries, threshold)
+    return listed + [(n, entries[n].get("kind"), entries[n].get("municipality"), entries[n].get("title", n))
+                     for n in others]
+
+
+def _index_key(out: Path, input_hash: str, plan: list[ReportJob], manifest: dict, salt: list) -> str:
+    """Hash of everything index.html shows: the data, code, targets, threshold and the reports' states."""
+    listed = _index_listing(out, input_hash, plan, manifest)
+    states = [manifest["reports"].get(name, {}).get("status") for name, *_ in listed]
+    payload = json.dumps([input_hash, salt, listed, states], ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _write_index(out: Path, ctx: dict, plan: list[ReportJob], manifest: dict, threshold: int, salt: list) -> None:
+    """index.html: a link to every report, each municipality's criteria at a glance; its key in the manifest."""
+    from evalkit import views
+
+    input_hash = ctx["meta"]["input_hash"]
+    html = views.index_page(ctx, _index_listing(out, input_hash, plan, manifest), manifest["reports"], threshold)
     _write_atomic(out / INDEX, html)
+    manifest["index_key"] = _index_key(out, input_hash, plan, manifest, salt)
+    _save_manifest(out, manifest)
