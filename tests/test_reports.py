@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from evalkit import views
+from evalkit import reports, views
 from evalkit.cli import main
 from evalkit.criteria import wilson_interval
 from evalkit.reports import ReportJob, Worker, build_reports, read_manifest, slug
@@ -446,6 +446,14 @@ def test_the_context_file_is_loaded_only_with_the_runs_key(tmp_path, monkeypatch
     with pytest.raises(ValueError):
         views.report_context(cache=good)  # without the run's key nothing is loaded
     assert not marker.exists()
+
+
+def test_the_private_folder_is_the_users_alone_and_removed_even_on_errors(private_tmp):
+    with pytest.raises(RuntimeError), reports._PrivateFolder() as work:
+        assert work.parent == private_tmp and work.stat().st_mode & 0o777 == 0o700
+        (work / "context.pkl").write_bytes(b"case rows")
+        raise RuntimeError("a failing run")
+    assert not list(private_tmp.iterdir())
 
 
 def test_a_folder_evalkit_did_not_write_is_refused_and_left_alone(tmp_path, private_tmp, monkeypatch):
