@@ -7,8 +7,10 @@ Each HTML is checked for its sections, for hidden code, for being self-contained
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -21,6 +23,7 @@ from evalkit.reports import (
     notebook_to_html,
     notebooks_dir,
     read_manifest,
+    slug,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,3 +160,57 @@ def test_notebooks_have_a_parameters_cell_and_no_outputs():
         assert params <= assigned
         assert nb.metadata["kernelspec"]["name"] == "python3"
         assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+
+
+def test_published_folder_holds_no_paths_no_private_data_and_literal_names(tmp_path, monkeypatch):
+    """Issue 8, points 2, 3 and 10 on one run of the real notebooks.
+
+    The dataset sits in a folder whose path carries a marker; its name, a
+    municipality and a team hold mathtext (`$x$`, `$\\x$`) and backslashes; another
+    municipality's name is 300 characters long. Every report is written (exit 0)
+    with the names as literal text; no file under --out holds the marker, the
+    test's temporary path or the repository's path; only the published files and
+    manifest.json are there (no context cache with case rows); the run's private
+    folder is gone afterwards.
+    """
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    marker = "PATHMARKER-7f3a"
+    odd, team, long_name = "Sø$x$by \\ $\\x$", "Team $x$ \\ $\\y$", "Lang" + "e" * 296
+    rows = []
+    for j in range(12):
+        flex = "2020-01-15" if j % 3 == 0 else ""
+        rows.append(f"O{j},{odd},1,W{j % 2},ledighedsydelse,2019-05-01,2019-03-01,{flex},,,{'KM'[j % 2]},40-49")
+    rows += [f"L{j},{long_name},1,W3,ledighedsydelse,2019-06-01,2019-04-01,,,,K,30-39" for j in range(6)]
+    data = write_dataset(tmp_path / marker / "mine data", rows)
+    (data / "dataset.yml").write_text(
+        'name: "Data $x$ \\\\ $\\\\z$"\nextraction_date: 2021-12-31\nrounds:\n  1: {start: 2019-04-01, end: 2020-09-30}\n',
+        encoding="utf-8")
+    (data / "goals.csv").write_text("team,employee_id,week,indicator,realised,target\n" + "".join(
+        f'"{team}",W0,2020-W{w:02d},jobåbninger,{w % 4},3\n' for w in range(1, 9)), encoding="utf-8")
+    out = tmp_path / "reports"
+    assert build_reports(data, out, jobs=2, progress=False) == 0
+
+    long_file = next(p for p in out.glob("kommune-lang*.html"))
+    assert len(long_file.name) <= 80
+    assert {p.name for p in out.rglob("*")} == {
+        "index.html", "manifest.json", "statusrapport.html", "rundesammenligning.html",
+        f"kommune-{slug(odd)}.html", long_file.name}
+    for path in out.rglob("*"):
+        text = path.read_text(encoding="utf-8")
+        for secret in (marker, str(tmp_path), str(ROOT)):
+            assert secret not in text, (path.name, secret)
+    assert not list(private.iterdir())
+
+    page = (out / f"kommune-{slug(odd)}.html").read_text(encoding="utf-8")
+    assert_report(page, MUNICIPALITY_SECTIONS)
+    assert f"Kommunerapport: {odd}" in page and team in page
+    assert "Data $x$ \\ $\\z$ (mappe mine data)" in page  # the footer names the dataset and its folder only
+    assert page.count("data:image/png;base64,") >= 3  # survival, caseload, goals drawn with the names
+    assert_report((out / "statusrapport.html").read_text(encoding="utf-8"), STATUS_SECTIONS)
+    assert f"Kommunerapport: {long_name}" in long_file.read_text(encoding="utf-8")
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert f'href="{long_file.name}"' in index and odd in index
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["dataset"] == {"name": "Data $x$ \\ $\\z$", "folder": "mine data"}

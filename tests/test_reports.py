@@ -7,13 +7,17 @@ small dataset written here; the real notebooks run in tests/test_notebooks.py.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 import os
+import pickle
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +26,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from evalkit import views
+from evalkit import reports, views
 from evalkit.cli import main
 from evalkit.criteria import wilson_interval
 from evalkit.reports import ReportJob, Worker, build_reports, read_manifest, slug
@@ -106,6 +110,15 @@ def test_slug_for_file_names():
     assert slug("Høje-Taastrup") == "hoeje-taastrup"
     assert slug("Lyngby-Taarbæk") == "lyngby-taarbaek"
     assert slug("København") == "koebenhavn"
+
+
+def test_long_names_give_short_distinct_file_names():
+    """A 300-character municipality name must not make a file name the file system refuses."""
+    a, b = "Kommune " + "x" * 292, "Kommune " + "x" * 291 + "y"
+    assert len(slug(a)) <= 60 and len(slug(b)) <= 60
+    assert slug(a) != slug(b) and slug(a) == slug(a)
+    assert slug(a).startswith("kommune-xxxx") and re.fullmatch(r"[a-z0-9-]+-[0-9a-f]{8}", slug(a))
+    assert slug("x" * 60) == "x" * 60  # short enough: unchanged
 
 
 def test_share_difference_is_newcombes_interval():
@@ -194,7 +207,8 @@ def test_index_page_links_reports_and_marks_failures(small_count_context):
                "kommune-lilleby": {"status": "failed"}}
     page = views.index_page(small_count_context, listed, entries)
     assert 'href="kommune-storby.html"' in page and 'href="statusrapport.html"' in page
-    assert 'href="kommune-lilleby.html"' not in page and "kommune-lilleby.failed.ipynb" in page
+    assert 'href="kommune-lilleby.html"' not in page and 'Lilleby <span class="ek-notmet">fejlede</span>' in page
+    assert ".ipynb" not in page  # the failed notebook is kept outside the report folder, unnamed here
     assert_self_contained(page)
 
 
@@ -219,12 +233,13 @@ def assert_no_code(page: str) -> None:
 
 
 def test_worker_failure_paths_and_kernel_restart(tmp_path):
-    out = tmp_path / "out"
-    (out / ".evalkit" / "tmp").mkdir(parents=True)
+    out, work = tmp_path / "out", tmp_path / "private"
+    out.mkdir()
+    work.mkdir()
     worker = Worker()
     try:
         def run(name, notebook, **params):
-            return worker.run(ReportJob(name, name, "test", str(FIXTURES / notebook), params), out)
+            return worker.run(ReportJob(name, name, "test", str(FIXTURES / notebook), params), out, work)
 
         ok = run("works", "works.ipynb", municipality="Tønder")
         assert ok.ok and (out / "works.html").exists()
@@ -238,17 +253,17 @@ def test_worker_failure_paths_and_kernel_restart(tmp_path):
         assert again.ok
     finally:
         worker.shutdown()
-    for name in ("raises", "exit0", "dies"):
-        assert not (out / f"{name}.html").exists()
-        assert (out / f"{name}.failed.ipynb").exists()
-    kept = nbformat.read(out / "raises.failed.ipynb", as_version=4)
+    # failed notebooks stay in the private folder, never in the report folder
+    assert {p.name for p in out.iterdir()} == {"works.html", "works2.html"}
+    assert {p.name for p in work.iterdir()} == {"raises.failed.ipynb", "exit0.failed.ipynb", "dies.failed.ipynb"}
+    assert raised.kept == str(work / "raises.failed.ipynb")
+    kept = nbformat.read(work / "raises.failed.ipynb", as_version=4)
     errors = [o for c in kept.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors and errors[0]["ename"] == "ValueError"
     page = (out / "works.html").read_text(encoding="utf-8")
     assert "Kommune: Tønder" in page and "data:image/png;base64," in page
     assert_no_code(page)
     assert_self_contained(page)
-    assert not list((out / ".evalkit" / "tmp").iterdir())
 
 
 # --- the batch runner ---------------------------------------------------------
@@ -258,18 +273,31 @@ def html_files(out: Path) -> set[str]:
     return {p.name for p in out.glob("*.html")}
 
 
-def test_failing_municipality_leaves_the_others_and_exits_1(tmp_path, capsys):
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """This test's own system temporary folder: where a run makes its private folders."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_failing_municipality_leaves_the_others_and_exits_1(tmp_path, private_tmp, capsys):
     data = three_municipalities(tmp_path / "data")
     out = tmp_path / "reports"
     code = build_reports(data, out, jobs=2, notebook_dir=RUNNER_NOTEBOOKS, progress=False)
     assert code == 1
     assert html_files(out) == {"index.html", "kommune-toender.html", "kommune-faxe.html", "statusrapport.html",
                                "rundesammenligning.html"}
-    failed = out / "kommune-stevns.failed.ipynb"
-    assert failed.exists()
-    assert "deliberate failure for Stevns" in failed.read_text(encoding="utf-8")
+    # the executed notebook (it may hold unsuppressed data) is kept outside the report folder, and named
     err = capsys.readouterr().err
-    assert "FAILED kommune-stevns" in err and "kommune-stevns.failed.ipynb" in err
+    kept = re.search(r"FAILED kommune-stevns: .*?(/\S+kommune-stevns\.failed\.ipynb)", err)
+    assert kept, err
+    failed = Path(kept.group(1))
+    assert failed.exists() and out.resolve() not in failed.resolve().parents
+    assert failed.parent.parent == private_tmp and failed.parent.name.startswith("evalkit-failed-")
+    assert failed.parent.stat().st_mode & 0o077 == 0  # private to the analyst
+    assert "deliberate failure for Stevns" in failed.read_text(encoding="utf-8")
     manifest = read_manifest(out)["reports"]
     assert manifest["kommune-stevns"]["status"] == "failed"
     assert manifest["kommune-toender"]["status"] == "ok"
@@ -277,8 +305,11 @@ def test_failing_municipality_leaves_the_others_and_exits_1(tmp_path, capsys):
     assert entry["parameters"]["municipality"] == "Tønder" and entry["parameters"]["round"] == 1
     assert len(entry["input_hash"]) == 64 and entry["evalkit_version"]
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert 'href="kommune-toender.html"' in index and "kommune-stevns.failed.ipynb" in index
-    assert not list(out.glob("**/*.tmp*")) and not list((out / ".evalkit" / "tmp").glob("*"))
+    assert 'href="kommune-toender.html"' in index and 'href="kommune-stevns.html"' not in index
+    assert 'Stevns <span class="ek-notmet">fejlede</span>' in index and ".ipynb" not in index
+    # nothing under --out but the published files and the manifest
+    assert {p.name for p in out.rglob("*")} == html_files(out) | {"manifest.json"}
+    assert [p.name for p in private_tmp.iterdir()] == [failed.parent.name]  # the run's private folder is gone
 
     # unchanged reports are skipped; the failed one is tried again
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("kommune-*.html")}
@@ -301,9 +332,11 @@ def test_skip_depends_on_input_hash(tmp_path, capsys):
     assert build_reports(data, out, municipalities=["Tønder", "Faxe"], jobs=2, notebook_dir=RUNNER_NOTEBOOKS,
                          progress=False) == 0
     assert "0 unchanged" in capsys.readouterr().err
+    index = (out / "index.html").stat().st_mtime_ns
     assert build_reports(data, out, municipalities=["Tønder", "Faxe"], jobs=2, notebook_dir=RUNNER_NOTEBOOKS,
                          progress=False) == 0
     assert "0 written, 4 unchanged" in capsys.readouterr().err
+    assert (out / "index.html").stat().st_mtime_ns == index  # nothing changed: the index is not redone either
     # one more case in the data: every report is redone
     with open(data / "cases.csv", "a", encoding="utf-8") as fh:
         fh.write("TX,Tønder,1,W0,rehab,2019-07-01,,,,,M,30-39\n")
@@ -315,12 +348,15 @@ def test_skip_depends_on_input_hash(tmp_path, capsys):
 def test_interrupted_run_keeps_only_complete_reports_and_resumes(tmp_path):
     data = three_municipalities(tmp_path / "data")
     out = tmp_path / "reports"
-    env = {**os.environ, "EVALKIT_TEST_SLEEP": "1.5", "EVALKIT_NOTEBOOKS": str(RUNNER_NOTEBOOKS)}
+    private = tmp_path / "tmp"  # the system's temporary folder, for the run's private folder
+    private.mkdir()
+    env = {**os.environ, "EVALKIT_TEST_SLEEP": "1.5", "EVALKIT_NOTEBOOKS": str(RUNNER_NOTEBOOKS),
+           "TMPDIR": str(private)}
     cmd = [sys.executable, "-m", "evalkit.cli", "reports", str(data), "--out", str(out), "--jobs", "1",
            "--municipality", "Tønder", "--municipality", "Faxe"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120
-    while time.time() < deadline and not (out / "manifest.json").exists():
+    while time.time() < deadline and not read_manifest(out)["reports"]:  # the first report is finished
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)  # as Ctrl-C in a terminal
     proc.communicate(timeout=120)
@@ -328,7 +364,8 @@ def test_interrupted_run_keeps_only_complete_reports_and_resumes(tmp_path):
     done = {n for n, e in read_manifest(out)["reports"].items() if e["status"] == "ok"}
     assert 1 <= len(done) < 4
     assert {p.stem for p in out.glob("kommune-*.html")} | {p.stem for p in out.glob("[sr]*.html")} == done
-    assert not list(out.glob("**/*.tmp*")) and not list(out.glob(".evalkit/tmp/*"))
+    assert {p.name for p in out.rglob("*")} == {f"{n}.html" for n in done} | {"manifest.json"}
+    assert not list(private.iterdir())  # the run's private folder (context, notebooks) is removed
     # the next run does only what is missing
     env["EVALKIT_TEST_SLEEP"] = "0"
     rerun = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
@@ -364,4 +401,143 @@ def test_manifest_is_valid_json_with_provenance(tmp_path):
     assert set(manifest["reports"]) == {"kommune-faxe", "statusrapport", "rundesammenligning"}
     for entry in manifest["reports"].values():
         assert {"input_hash", "evalkit_version", "parameters", "key", "html", "status"} <= set(entry)
-        assert "context_cache" not in entry["parameters"]
+        assert not {"context_cache", "data"} & set(entry["parameters"])
+    assert manifest["written_by"] == "evalkit"
+    assert manifest["dataset"] == {"name": "Testdata til rapporter", "folder": "data"}
+    assert set(manifest["files"]) == {"index.html", "kommune-faxe.html", "statusrapport.html",
+                                      "rundesammenligning.html"}
+    assert str(tmp_path) not in json.dumps(manifest, ensure_ascii=False)
+
+
+# --- the output folder: only what is published, never someone else's files ---------------
+
+
+class Planted:
+    """A pickle that creates a marker file when it is loaded: proof that it was unpickled."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_context_file_is_loaded_only_with_the_runs_key(tmp_path, monkeypatch):
+    key = os.urandom(32)
+    good = tmp_path / "context.pkl"
+    views.write_context(good, {"meta": {"name": "x"}}, key)
+    assert views.read_context(good, key) == {"meta": {"name": "x"}}
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(Planted(marker))
+    forged = tmp_path / "forged.pkl"
+    forged.write_bytes(hmac.new(os.urandom(32), payload, hashlib.sha256).digest() + payload)
+    with pytest.raises(ValueError, match="not a context written by this evalkit run"):
+        views.read_context(forged, key)
+    monkeypatch.setenv(views.CONTEXT_KEY_ENV, key.hex())
+    with pytest.raises(ValueError):
+        views.report_context(cache=forged)  # what a notebook kernel calls
+    assert views.report_context(cache=good) == {"meta": {"name": "x"}}
+    monkeypatch.delenv(views.CONTEXT_KEY_ENV)
+    views._CACHE.clear()
+    with pytest.raises(ValueError):
+        views.report_context(cache=good)  # without the run's key nothing is loaded
+    assert not marker.exists()
+
+
+def test_the_private_folder_is_the_users_alone_and_removed_even_on_errors(private_tmp):
+    with pytest.raises(RuntimeError), reports._PrivateFolder() as work:
+        assert work.parent == private_tmp and work.stat().st_mode & 0o777 == 0o700
+        (work / "context.pkl").write_bytes(b"case rows")
+        raise RuntimeError("a failing run")
+    assert not list(private_tmp.iterdir())
+
+
+def test_a_folder_evalkit_did_not_write_is_refused_and_left_alone(tmp_path, private_tmp, monkeypatch):
+    """--out is refused unless new, empty or evalkit's; a file evalkit did not write is never overwritten,
+    and a pickle planted at evalkit 0.1.0's cache path (OUT/.evalkit/context.pkl) is never loaded."""
+    monkeypatch.setenv("EVALKIT_NOTEBOOKS", str(RUNNER_NOTEBOOKS))
+    data = three_municipalities(tmp_path / "data")
+    runner = CliRunner()
+
+    def run(out: Path, municipality: str | None = "Faxe"):
+        return runner.invoke(main, ["reports", str(data), "--out", str(out), "--jobs", "1",
+                                    *(["--municipality", municipality] if municipality else [])])
+
+    # the user's own folder: index.html, manifest.json and a .evalkit/ folder of theirs
+    mine = tmp_path / "mine"
+    (mine / ".evalkit").mkdir(parents=True)
+    (mine / "index.html").write_text("my page", encoding="utf-8")
+    (mine / "manifest.json").write_text('{"reports": {}}', encoding="utf-8")
+    (mine / ".evalkit" / "notes.txt").write_text("my notes", encoding="utf-8")
+    before = snapshot(mine)
+    result = run(mine)
+    assert result.exit_code == 2 and str(mine) in result.output and "choose a new or empty folder" in result.output
+    assert snapshot(mine) == before and not list(private_tmp.iterdir())
+
+    # an empty folder becomes evalkit's
+    out = tmp_path / "reports"
+    out.mkdir()
+    assert run(out).exit_code == 0 and (out / "kommune-faxe.html").exists()
+    # ... and then holds the user's own file where a report goes: refused, nothing overwritten
+    marker = tmp_path / "pwned"
+    (out / ".evalkit").mkdir()
+    (out / ".evalkit" / "context.pkl").write_bytes(pickle.dumps(Planted(marker)))
+    (out / "kommune-toender.html").write_text("mine", encoding="utf-8")
+    (out / "notes.txt").write_text("my notes", encoding="utf-8")
+    before = snapshot(out)
+    result = run(out, None)
+    assert result.exit_code == 2 and str(out / "kommune-toender.html") in result.output
+    assert snapshot(out) == before
+    # the user's other files do not stop a run and stay as they are; the planted pickle is not loaded
+    (out / "kommune-toender.html").unlink()
+    assert run(out, "Stevns").exit_code == 1  # the stand-in notebook fails for Stevns on purpose
+    assert not marker.exists()
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "my notes"
+    assert (out / ".evalkit" / "context.pkl").read_bytes() == before[".evalkit/context.pkl"]
+
+
+def test_refused_input_leaves_no_folder_behind(tmp_path, private_tmp):
+    runner = CliRunner()
+    good = three_municipalities(tmp_path / "data")
+    broken = write_dataset(tmp_path / "broken", ["X1,Faxe,1,W0,ledighedsydelse,2019-13-45,,,,,K,40-49"])
+    targets = tmp_path / "targets.yml"
+    targets.write_text("sc1: [unclosed\n", encoding="utf-8")
+    deep = tmp_path / "a" / "b" / "c"
+    for args in ([str(broken), "--out", str(deep)],
+                 [str(good), "--out", str(deep), "--targets", str(targets)],
+                 [str(good), "--out", str(deep), "--municipality", "Atlantis"]):
+        result = runner.invoke(main, ["reports", *args])
+        assert result.exit_code == 2, result.output
+        assert not (tmp_path / "a").exists()
+    assert not list(private_tmp.iterdir())
+
+
+def test_an_out_folder_that_cannot_be_written_exits_2_naming_it(tmp_path, private_tmp, monkeypatch):
+    """--out is a file, below a file, too long a name, or in a read-only folder: exit 2, the path named,
+    no traceback, and no folder left behind."""
+    monkeypatch.setenv("EVALKIT_NOTEBOOKS", str(RUNNER_NOTEBOOKS))
+    data = three_municipalities(tmp_path / "data")
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x", encoding="utf-8")
+    too_long = tmp_path / "a" / "b" / ("c" * 300)
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    readonly.chmod(0o555)
+    # root writes into read-only folders; /sys refuses new folders even to root
+    in_readonly = readonly / "out" if os.geteuid() != 0 else Path("/sys") / f"evalkit-test-{os.getpid()}"
+    for out, named in ((a_file, a_file), (a_file / "out", a_file), (too_long, too_long),
+                       (in_readonly, in_readonly)):
+        result = CliRunner().invoke(main, ["reports", str(data), "--out", str(out)])
+        assert result.exit_code == 2, (out, result.output)
+        assert str(named) in result.output and "Traceback" not in result.output
+        assert not isinstance(result.exception, OSError)
+    assert not (tmp_path / "a").exists() and not list(readonly.iterdir()) and not in_readonly.exists()
+    assert a_file.read_text(encoding="utf-8") == "x"
+    assert not list(private_tmp.iterdir())
+    # the other commands that write a folder: the same, through the command line's net for system errors
+    result = CliRunner().invoke(main, ["sample", "--out", str(a_file / "out")])
+    assert result.exit_code == 2 and str(a_file) in result.output and not isinstance(result.exception, OSError)

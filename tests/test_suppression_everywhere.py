@@ -33,7 +33,6 @@ that finds nothing is known to be able to find something.
 
 from __future__ import annotations
 
-import pickle
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from scipy.optimize import linprog
 
 from evalkit import plots, views
 from evalkit import suppression as sup
+from evalkit.dataset import load_dataset
 from evalkit.reports import build_reports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +117,7 @@ class Rendered:
     data: Path
     out: Path
     pages: dict[str, str]  # file name -> HTML
-    ctx: dict  # the runner's context cache: what the reports were rendered from
+    ctx: dict  # the runner's context: what the reports were rendered from
     seconds: float
 
 
@@ -132,8 +132,7 @@ def rendered(tmp_path_factory) -> Rendered:
     assert build_reports(data, out, jobs=2, threshold=T, progress=False) == 0
     seconds = time.perf_counter() - t0
     pages = {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.html"))}
-    with open(out / ".evalkit" / "context.pkl", "rb") as fh:
-        ctx = pickle.load(fh)
+    ctx = views.build_context(load_dataset(data))  # what the runner computed (it keeps no copy under --out)
     return Rendered(data, out, pages, ctx, seconds)
 
 

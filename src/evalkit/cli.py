@@ -1,8 +1,10 @@
 """The command line (SPEC section 6).
 
 Exit codes: 0 success, 2 bad input (message on stderr, nothing written),
-1 when some report failed. Heavy modules are imported inside each command so
-that `evalkit --help` and `evalkit capacity` start fast.
+1 when some report failed. A file or folder the system refuses (unwritable or
+impossible --out, unreadable file) is bad input too: exit 2 naming the path,
+never a traceback. Heavy modules are imported inside each command so that
+`evalkit --help` and `evalkit capacity` start fast.
 """
 
 from __future__ import annotations
@@ -17,13 +19,19 @@ from evalkit.errors import InputError
 
 
 class _Group(click.Group):
-    """Turns InputError from any command into exit code 2 with the message on stderr."""
+    """Turns InputError, and an OSError about a named path, from any command into exit code 2
+    with the message on stderr."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except InputError as err:
             click.echo(f"evalkit: error: {err}", err=True)
+            ctx.exit(2)
+        except OSError as err:
+            if err.filename is None:
+                raise
+            click.echo(f"evalkit: error: {err.filename}: {err.strerror or err}", err=True)
             ctx.exit(2)
 
 
@@ -121,7 +129,8 @@ def capacity(citizens: int, days: float, weeks: float, share: str, as_json: bool
 
 @main.command()
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the HTML reports.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder for the HTML reports: new, empty, or one evalkit wrote before.")
 @click.option("--municipality", "municipalities", multiple=True, help="Only these municipalities (repeatable).")
 @click.option("--jobs", type=int, default=2, show_default=True, help="Notebooks run in parallel.")
 @click.option("--targets", type=click.Path(path_type=Path), default=None, help="YAML file overriding the shipped targets.")

@@ -35,7 +35,10 @@ WEEK_39 = 39.0
 
 # Every figure is drawn with matplotlib's defaults plus these, whatever the kernel's state
 # (the inline backend changes rcParams when pyplot is imported): the same data give the same PNG.
-STYLE = {"font.size": 10, "figure.facecolor": "white", "savefig.facecolor": "white", "axes.titlesize": 11}
+# Every label is literal text: a `$` or `\` in a municipality, team or dataset name is never
+# read as mathtext or TeX (it would garble the label or fail the figure).
+STYLE = {"font.size": 10, "figure.facecolor": "white", "savefig.facecolor": "white", "axes.titlesize": 11,
+         "text.parse_math": False, "text.usetex": False}
 
 
 def _styled(func):

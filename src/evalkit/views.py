@@ -7,7 +7,8 @@ is in Danish, with Danish number formats (`1.607`, `23,4 %`), and passes through
 
 - `build_context(ds)` computes, once per dataset, every indicator
   (`indicators.compute_all`) and the frames behind every figure; the report
-  runner pickles it and every notebook loads it with `report_context`.
+  runner pickles it into its private folder with an HMAC tag (`write_context`)
+  and every notebook loads it with `report_context`, which checks the tag first.
 - `MunicipalityReport`, `StatusReport` and `RoundComparison` give one method
   per report section; a method returns a `Table`, a `plots.Plot` (a figure shown
   as PNG), a `Section` of several, or, when the data cannot support the section,
@@ -18,7 +19,10 @@ is in Danish, with Danish number formats (`1.607`, `23,4 %`), and passes through
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import html
+import os
 import pickle
 import re
 from datetime import datetime
@@ -441,12 +445,12 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
             "name": ds.name,
             "extraction_date": pd.Timestamp(e),
             "input_hash": ds.input_hash,
-            "source": str(ds.source) if ds.source else None,
+            "folder": Path(ds.source).resolve().name if ds.source else None,  # a name, never a path
             "rows": {"cases": len(ds.cases), "hours": len(ds.hours), "contacts": len(ds.contacts),
                      "goals": len(ds.goals)},
             "rounds": {int(r): (pd.Timestamp(a), pd.Timestamp(b)) for r, (a, b) in (ds.rounds or {}).items()},
             "evalkit_version": evalkit.__version__,
-            "targets_file": str(targets_file) if targets_file else None,
+            "targets_file": file_name(targets_file) if targets_file else None,
             "built": datetime.now().isoformat(timespec="seconds"),
         },
         "indicators": all_indicators,
@@ -468,16 +472,42 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
     }
 
 
+CONTEXT_KEY_ENV = "EVALKIT_CONTEXT_KEY"  # the run's key for the context file, in the kernels' environment
+_TAG_SIZE = hashlib.sha256().digest_size
+
+
+def write_context(path, ctx: dict, key: bytes) -> None:
+    """Pickle the context to `path`, prefixed with its HMAC-SHA256 under the run's secret `key`.
+
+    The file lives in the run's private folder (see `reports`); the tag means a
+    kernel unpickles only what this run wrote, never a file put there by anyone else.
+    """
+    payload = pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(hmac.new(key, payload, hashlib.sha256).digest() + payload)
+
+
+def read_context(path, key: bytes) -> dict:
+    """The context written by `write_context` with the same key; ValueError (nothing unpickled) otherwise."""
+    blob = Path(path).read_bytes()
+    tag, payload = blob[:_TAG_SIZE], blob[_TAG_SIZE:]
+    if not key or not hmac.compare_digest(tag, hmac.new(key, payload, hashlib.sha256).digest()):
+        raise ValueError(f"{path}: not a context written by this evalkit run; refusing to load it")
+    return pickle.loads(payload)  # authenticated above: this run wrote it
+
+
 _CACHE: dict = {}
 
 
 def report_context(data=None, cache=None, targets_file=None, municipality: str | None = None) -> dict:
     """The context a notebook shows: loaded from the runner's cache file, else computed from `data`.
 
-    A warm kernel keeps the loaded cache in memory (keyed by path, size and
-    modification time), so many notebooks in one kernel read it once. Run by
-    hand with cache=None, the notebook computes its context from the dataset
-    (for `municipality` only, when given).
+    The cache is read only with the key the runner put in the kernel's
+    environment (CONTEXT_KEY_ENV). A warm kernel keeps the loaded cache in memory
+    (keyed by path, size and modification time), so many notebooks in one kernel
+    read it once. Run by hand with cache=None, the notebook computes its context
+    from the dataset (for `municipality` only, when given).
     """
     if cache:
         path = Path(cache)
@@ -485,8 +515,7 @@ def report_context(data=None, cache=None, targets_file=None, municipality: str |
         key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
         if key not in _CACHE:
             _CACHE.clear()
-            with open(path, "rb") as fh:
-                _CACHE[key] = pickle.load(fh)
+            _CACHE[key] = read_context(path, bytes.fromhex(os.environ.get(CONTEXT_KEY_ENV, "")))
         return _CACHE[key]
     if data is None:
         raise ValueError("give the dataset folder (data) or the runner's context cache")
@@ -494,6 +523,24 @@ def report_context(data=None, cache=None, targets_file=None, municipality: str |
 
     return build_context(load_dataset(data), targets_file=targets_file,
                          municipalities=None if municipality is None else [municipality])
+
+
+def file_name(path) -> str:
+    """The last part of a path (POSIX or Windows), as published instead of the path itself."""
+    return re.split(r"[\\/]", str(path).rstrip("\\/"))[-1]
+
+
+def public_parameters(parameters: dict) -> dict:
+    """Report parameters as published (footers, manifest.json): no path of this machine.
+
+    The dataset is named by its dataset.yml name and folder name elsewhere, so
+    `data` and the runner's `context_cache` are left out; a targets file is shown
+    by its file name.
+    """
+    shown = {k: v for k, v in parameters.items() if k not in ("data", "context_cache")}
+    if shown.get("targets_file"):
+        shown["targets_file"] = file_name(shown["targets_file"])
+    return shown
 
 
 # --- shared pieces ---------------------------------------------------------------
@@ -847,7 +894,7 @@ def provenance_footer(ctx: dict, parameters: dict, threshold: int, quality: dict
     meta = ctx["meta"]
     rows = meta["rows"]
     items = [
-        ("Datasæt", html.escape(str(meta["name"]))),
+        ("Datasæt", html.escape(str(meta["name"]) + (f" (mappe {meta['folder']})" if meta.get("folder") else ""))),
         ("Udtræksdato", fmt_date(meta["extraction_date"])),
         ("Rækker indlæst", html.escape(
             f"forløb {n_cases_text(ctx, None, threshold)}, timer {fmt_int(rows['hours'])}, "
@@ -869,7 +916,8 @@ def provenance_footer(ctx: dict, parameters: dict, threshold: int, quality: dict
     items += [
         ("Input-hash (SHA-256)", f"<code>{html.escape(meta['input_hash'] or MISSING)}</code>"),
         ("evalkit-version", html.escape(evalkit.__version__)),
-        ("Parametre", "<code>" + html.escape(", ".join(f"{k}={v!r}" for k, v in parameters.items())) + "</code>"),
+        ("Parametre", "<code>" + html.escape(", ".join(f"{k}={v!r}" for k, v in public_parameters(parameters).items()))
+         + "</code>"),
         ("Diskretionering", html.escape(f"tærskel {threshold} personer (SPEC afsnit 5)")),
         ("Beregnet", html.escape(str(meta.get("built", MISSING)))),
     ]
@@ -1518,8 +1566,7 @@ def index_page(ctx: dict, listed: list[tuple], entries: dict, threshold: int = s
         if e.get("status") == "ok":
             return Markup(f'<a href="{html.escape(name)}.html">{html.escape(title)}</a>')
         if e.get("status") == "failed":
-            return Markup(f'{html.escape(title)} <span class="ek-notmet">fejlede</span> '
-                          f'(<code>{html.escape(name)}.failed.ipynb</code>)')
+            return Markup(f'{html.escape(title)} <span class="ek-notmet">fejlede</span>')
         return Markup(html.escape(title))
 
     general = [link(n, t) for n, kind, _, t in listed if kind in ("status", "rounds")]
