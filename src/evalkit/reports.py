@@ -37,20 +37,19 @@ import json
 import os
 import pickle
 import queue
-import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
 import traceback
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import evalkit
 from evalkit.errors import InputError
+from evalkit.names import find_municipality, municipality_key
 
 NOTEBOOK_FILES = {
     "municipality": "municipality.ipynb",
@@ -118,12 +117,12 @@ def notebooks_dir() -> Path:
 
 
 def slug(text: str) -> str:
-    """A file-name-safe ASCII form of a municipality name: 'Tønder' -> 'toender'."""
-    text = str(text).lower()
-    for a, b in (("æ", "ae"), ("ø", "oe"), ("å", "aa")):
-        text = text.replace(a, b)
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "x"
+    """A file-name-safe ASCII form of a municipality name: 'Tønder' -> 'toender'.
+
+    The municipality's canonical key (evalkit.names), so two municipalities of a
+    loaded dataset never share a file: loading refuses names with the same key.
+    """
+    return municipality_key(text) or "x"
 
 
 def _sha256_file(path: Path) -> str:
@@ -486,14 +485,12 @@ def plan_reports(ds, data: Path, out: Path, municipalities: list[str], targets_f
 
 
 def _check_request(ds, municipalities: list[str] | None) -> list[str]:
-    """The municipalities to report on; InputError for a name that has no cases."""
+    """The municipalities to report on, in the data's spelling (matched as every
+    --municipality is, by `names.find_municipality`); InputError for a name that has no cases."""
     present = sorted(str(m) for m in ds.cases["municipality"].unique())
     if not municipalities:
         return present
-    unknown = [m for m in municipalities if m not in present]
-    if unknown:
-        raise InputError("--municipality", f"no cases in municipality {', '.join(map(repr, unknown))}")
-    return list(dict.fromkeys(municipalities))
+    return list(dict.fromkeys(find_municipality(present, m) for m in municipalities))
 
 
 # --- the run -----------------------------------------------------------------
