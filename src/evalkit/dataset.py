@@ -279,6 +279,8 @@ def _read_yml(folder: Path) -> tuple[bytes, str, pd.Timestamp, dict]:
         mark = getattr(err, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
         raise InputError(yml, f"not readable as UTF-8 YAML ({type(err).__name__}{where})") from None
+    except (ValueError, OverflowError):  # PyYAML's constructors, e.g. for 2021-02-30
+        raise InputError(yml, "not readable as YAML (a date that does not exist, or a value out of range)") from None
     if not isinstance(meta, dict):
         raise InputError(yml, "must be a mapping with name and extraction_date")
     unknown = [k for k in meta if k not in YML_KEYS]
@@ -552,7 +554,8 @@ def read_table(path: Path, data: bytes) -> tuple[pd.DataFrame, list[int], bool]:
 
 def _select_columns(raw: pd.DataFrame, table: str, file: str) -> pd.DataFrame:
     """The table with its column names lowercased and trimmed (so they match
-    case-insensitively); `_convert` then takes only the table's columns."""
+    case-insensitively); `_convert` then takes only the table's columns. A column
+    with no name but with values (an XLSX cell right of the header) is refused."""
     names = [unicodedata.normalize("NFC", str(c)).strip().lower() for c in raw.columns]
     known = [n for n in names if n in TABLE_COLUMNS[table]]
     duplicates = sorted({n for n in known if known.count(n) > 1})
@@ -562,6 +565,10 @@ def _select_columns(raw: pd.DataFrame, table: str, file: str) -> pd.DataFrame:
     if missing:
         word = "column" if len(missing) == 1 else "columns"
         raise InputError(file, f"missing required {word} {', '.join(missing)}")
+    for j, name in enumerate(names):  # values under no name would be dropped without a word
+        filled = parse_text(raw.iloc[:, j]).notna() if name == "" else None
+        if filled is not None and filled.any():
+            raise InputError(file, "values in a column without a name (its header cell is empty)", raw.index[filled])
     raw.columns = names
     return raw
 
