@@ -19,7 +19,14 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import SMALL_CASES, SMALL_GOALS, SMALL_HOURS, SMALL_TABLES, SMALL_YML, write_dataset
+from conftest import (
+    SMALL_CASES,
+    SMALL_GOALS,
+    SMALL_HOURS,
+    SMALL_TABLES,
+    SMALL_YML,
+    write_dataset,
+)
 
 from evalkit.cli import main
 from evalkit.criteria import load_targets, target_for
@@ -423,3 +430,34 @@ def test_long_municipality_and_team_names_are_refused(tmp_path):
     refused(write_dataset(tmp_path / "e", {**SMALL_TABLES, "goals": goals}), "goals.csv", ("team longer than",), [3])
     cases = edit(SMALL_CASES, "C3,Albertslund,", f"C3,{'Ø' * MAX_NAME_LENGTH},")
     assert len(load_dataset(write_dataset(tmp_path / "f", {"cases": cases})).cases) == 4
+
+
+def test_a_formula_cell_with_a_saved_value_loads_that_value(tmp_path):
+    """What Excel writes: the formula and its last value; the value is read."""
+    import zipfile
+
+    rows = rows_of(SMALL_GOALS)
+    rows[1][4] = "=1+1"  # W1's realised (E2)
+    folder = write_dataset(tmp_path / "d", {**SMALL_TABLES, "goals": None})
+    plain = tmp_path / "plain.xlsx"
+    write_xlsx(plain, {"Ark1": rows})
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(folder / "goals.xlsx", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert data.count(b"<f>1+1</f><v />") == 1
+                data = data.replace(b"<f>1+1</f><v />", b"<f>1+1</f><v>2</v>")
+            dst.writestr(item, data)
+    assert load_dataset(folder).goals["realised"].tolist() == [2, 12]
+
+
+def test_pseudonymise_names_an_unreadable_raw_file(tmp_path, unreadable):
+    from test_pseudonymise import write_key, write_raw
+
+    raw = write_raw(tmp_path / "raw")
+    key = write_key(tmp_path / "secret.key")
+    unreadable(raw / "hours.csv")
+    result = CliRunner().invoke(main, ["pseudonymise", str(raw), str(tmp_path / "out"), "--key-file", str(key)])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert str(raw / "hours.csv") in result.stderr and "Permission denied" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

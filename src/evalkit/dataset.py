@@ -480,13 +480,28 @@ def _xlsx_sheet(book, table: str, file: str):
     return with_data[0] if with_data else sheets[0]
 
 
-def _xlsx_formula_cells(data: bytes, title: str) -> dict[tuple[int, int], str]:
-    """{(row, column): coordinate} of the formula cells of one sheet (a second,
-    formula-preserving read: the values read shows no formula)."""
+# A formula element of a sheet's XML (<f>, <f t="shared" .../>, <x:f>); not <formula>.
+_FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _xlsx_formula_cells(data: bytes, sheet) -> dict[tuple[int, int], str]:
+    """{(row, column): coordinate} of the formula cells of one sheet: a second,
+    formula-preserving read (the values read shows no formula), skipped when the
+    sheet's XML has no formula element."""
+    import zipfile
+
     import openpyxl
 
+    part = getattr(sheet, "_worksheet_path", None)  # openpyxl's name of the sheet's XML part
+    if part is not None:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                if not _FORMULA_ELEMENT.search(archive.read(part)):
+                    return {}
+        except (KeyError, zipfile.BadZipFile):
+            pass  # look cell by cell below
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    cells = {(c.row, c.column): c.coordinate for row in book[title].iter_rows()
+    cells = {(c.row, c.column): c.coordinate for row in book[sheet.title].iter_rows()
              for c in row if getattr(c, "data_type", None) == "f"}
     book.close()
     return cells
@@ -506,7 +521,7 @@ def _read_xlsx(data: bytes, file: str, table: str) -> tuple[pd.DataFrame, list[i
     except Exception as err:  # openpyxl raises several types for a damaged file
         raise InputError(file, f"not a readable XLSX file ({type(err).__name__})") from None
     sheet = _xlsx_sheet(book, table, file)
-    formulas = _xlsx_formula_cells(data, sheet.title)
+    formulas = _xlsx_formula_cells(data, sheet)
     rows = sheet.iter_rows(min_row=1, values_only=True)
     header = next(rows, None)
     if header is None or all(_blank(h) for h in header):
