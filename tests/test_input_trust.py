@@ -461,3 +461,17 @@ def test_pseudonymise_names_an_unreadable_raw_file(tmp_path, unreadable):
     assert result.exit_code == 2, (result.output, result.exception)
     assert str(raw / "hours.csv") in result.stderr and "Permission denied" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_an_unlistable_dataset_folder_is_exit_2_naming_it(small_dataset, monkeypatch):
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):
+        if self.resolve() == small_dataset.resolve():
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    result = CliRunner().invoke(main, ["validate", str(small_dataset)])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert f"{small_dataset}: cannot read the folder (Permission denied)" in result.stderr
