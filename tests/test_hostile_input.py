@@ -4,14 +4,16 @@ hypothesis builds small valid datasets as Python values, writes them as CSV the
 way municipalities export them, then breaks them: missing and extra columns,
 wrong types, mixed date formats, empty files, header-only files, duplicate ids,
 non-UTF-8 bytes, huge values, ragged rows, identifying columns, e-mail addresses
-and phone numbers in kept text. Each example must either load with exactly the
-typed frames built here from the Python values (never from the loader's output),
-or raise InputError naming the file, the rule and the rows (header = row 1)
-without showing values; never another exception.
+and phone numbers in kept text, unbalanced
+quotes, workbooks with several sheets or unsaved formulas, municipality names
+spelled in several ways, and dataset.yml with aliases, odd types and dates. Each example
+must either load with exactly the typed frames built here from the Python values
+(never from the loader's output), or raise InputError naming the file, the rule
+and the rows (header = row 1) without showing values; never another exception.
 On error the command line exits 2, prints nothing on stdout and writes nothing.
 
 Bounded and reproducible for CI: derandomize=True, no example database, small
-max_examples (the file runs in well under a minute).
+max_examples (the file runs in about a minute on an idle machine).
 """
 
 from __future__ import annotations
@@ -645,3 +647,159 @@ def test_parquet_and_xlsx_load_exactly_or_name_the_bad_row(data, fmt, dates_as_t
                            cli=False)
         else:
             assert_loaded_exactly(folder, data)
+
+
+# --------------------------------------------------------------------------- quotes, sheets, formulas, names, YAML
+
+
+@bounded(20)
+@given(data=datasets(), choice=st.data(), sep=st.sampled_from((",", ";")), close=st.booleans())
+def test_an_unbalanced_quote_is_refused_at_the_row_it_opens(data, choice, sep, close):
+    """A quote opening a field that does not close on its own line, whether it never closes
+    or closes in a later row (which may even give the header's number of fields): the rows it
+    would swallow are never loaded; refused naming the row where the quote opens."""
+    table = choice.draw(st.sampled_from(tuple(COLUMNS)))
+    rows = data[table]
+    i = choice.draw(st.integers(0, len(rows) - 1))
+    style = Style(sep=sep)
+    header, cells = table_cells(table, rows, style)
+    cells[i][choice.draw(st.integers(0, len(header) - 1))] = '"' + cells[i][choice.draw(st.integers(0, len(header) - 1))]
+    if close and i + 1 < len(cells):
+        k = choice.draw(st.integers(i + 1, len(cells) - 1))
+        m = choice.draw(st.integers(0, len(header) - 1))
+        cells[k][m] += '"'
+    text = "".join(sep.join(row) + "\n" for row in [header] + cells)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_dataset(Path(tmp) / "d", data, style, override={table: text.encode("utf-8")})
+        assert_refused(folder, f"{table}.csv", rows=[i + 2], words=("quote",), cli=choice.draw(st.booleans()))
+
+
+@bounded(10)
+@given(data=datasets(max_cases=4), choice=st.data(), defect=st.sampled_from(("two sheets", "formula", "named sheet")))
+def test_xlsx_sheets_and_formula_cells(data, choice, defect):
+    """A table split over two sheets is refused naming both; a formula cell without a saved value
+    is refused naming its cell and row; a sheet named after the table is read whatever else the
+    workbook holds, and loads exactly."""
+    from openpyxl.utils import get_column_letter
+
+    table = choice.draw(st.sampled_from(tuple(COLUMNS)))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_dataset(Path(tmp) / "d", data)
+        (folder / f"{table}.csv").unlink()
+        frame = expected_frame(table, data[table])
+        path = folder / f"{table}.xlsx"
+        with pd.ExcelWriter(path) as writer:
+            if defect == "two sheets":
+                cut = choice.draw(st.integers(0, len(frame)))
+                frame.iloc[:cut].to_excel(writer, sheet_name="Ark1", index=False)
+                frame.iloc[cut:].to_excel(writer, sheet_name="Ark2", index=False)
+            elif defect == "formula":
+                i = choice.draw(st.integers(0, len(frame) - 1))
+                j = choice.draw(st.integers(0, frame.shape[1] - 1))
+                frame = frame.astype(object)
+                frame.iat[i, j] = "=1+1"
+                frame.to_excel(writer, sheet_name="Ark1", index=False)
+            else:
+                pd.DataFrame({"note": ["andet", "ark"]}).to_excel(writer, sheet_name="Noter", index=False)
+                title = choice.draw(st.sampled_from((table, table.upper(), f" {table.title()} ")))
+                frame.to_excel(writer, sheet_name=title, index=False)
+                pd.DataFrame({"x": [1]}).to_excel(writer, sheet_name="Pivot", index=False)
+        if defect == "two sheets":
+            assert_refused(folder, path.name, rows=[], words=("'Ark1'", "'Ark2'"), cli=False)
+        elif defect == "formula":
+            assert_refused(folder, path.name, rows=[i + 2], words=("formula", f"{get_column_letter(j + 1)}{i + 2}"),
+                           cli=False)
+        else:
+            assert_loaded_exactly(folder, data)
+
+
+def _fullwidth(name: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalpha() else c for c in name)
+
+
+NAME_VARIANTS = {
+    "upper": str.upper,
+    "lower": str.lower,
+    "ae/oe/aa": lambda s: s.translate(str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Ø": "Oe"})),
+    "punctuation": lambda s: s + ".",
+    "brackets": lambda s: f"({s})",
+    "fullwidth": _fullwidth,
+}
+
+
+@bounded(15)
+@given(data=datasets(), choice=st.data(), variant=st.sampled_from(tuple(NAME_VARIANTS)))
+def test_spelling_variants_of_a_municipality(data, choice, variant):
+    """A case whose municipality is another case's name in other case, with ae/oe/aa, punctuation
+    or full-width letters is refused naming rows of every spelling (never merged, never kept
+    apart); in a dataset that loads, every variant finds its municipality and no two
+    municipalities share a report file name."""
+    from evalkit.names import find_municipality, municipality_key
+    from evalkit.reports import slug
+
+    cases = [dict(r) for r in data["cases"]]
+    assume(len(cases) >= 2)
+    i, k = choice.draw(st.lists(st.integers(0, len(cases) - 1), min_size=2, max_size=2, unique=True))
+    spelled = NAME_VARIANTS[variant](cases[k]["municipality"])
+    assume(spelled != cases[k]["municipality"])
+    cases[i]["municipality"] = spelled
+    names = sorted({r["municipality"] for r in data["cases"]})  # as loaded (test_every_spec_variant_loads_exactly)
+    assert len({slug(n) for n in names}) == len(names)
+    for name in names:
+        assert find_municipality(names, NAME_VARIANTS[variant](name)) == name
+    with tempfile.TemporaryDirectory() as tmp:
+        err = assert_refused(write_dataset(Path(tmp) / "d", {**data, "cases": cases}), "cases.csv",
+                             words=("more than one way",), cli=choice.draw(st.integers(0, 3)) == 0)
+        key = municipality_key(spelled)
+        group = {r: c["municipality"] for r, c in enumerate(cases, start=2) if municipality_key(c["municipality"]) == key}
+        assert set(err.rows) <= set(group) and {group[r] for r in err.rows} == set(group.values())
+
+
+# dataset.yml parts: (YAML text, valid?). Valid parts load to `name` "Hostile input"/"2021"/"Æblegrød"
+# and E = 2021-12-31; every invalid one must be refused naming dataset.yml, never a traceback.
+YML_NAMES = {"Hostile input": True, "'2021'": True, '"Æblegrød"': True, "2021": False, "[a, b]": False,
+             "{a: 1}": False, "null": False, "yes": False, '""': False, "2021-12-31": False, "'x\\ny'": False}
+YML_DATES = {"2021-12-31": True, "'31-12-2021'": True, '"31.12.2021"': True, "2921-12-31": False,
+             "1999-12-31": False, "2021-12-31 10:00:00+01:00": False, "2021-12-31T00:00:00": False,
+             "31/12/2021": False, "[2021]": False, "true": False, "20211231": False, "2021-02-30": False}
+YML_ROUNDS = {
+    "": True,
+    "rounds: {}\n": True,
+    "rounds:\n  1: {start: 2019-04-01, end: 2020-09-30}\n  2: {start: 2020-10-01, end: 2021-12-31}\n": True,
+    "rounds:\n  true: {start: 2019-04-01, end: 2020-09-30}\n": False,
+    "rounds:\n  1.5: {start: 2019-04-01, end: 2020-09-30}\n": False,
+    "rounds:\n  '1': {start: 2019-04-01, end: 2020-09-30}\n": False,
+    "rounds:\n  1: {start: 2020-09-30, end: 2019-04-01}\n": False,
+    "rounds:\n  1: {start: 2019-04-01}\n": False,
+    "rounds:\n  1: {start: 2019-04-01, end: 2020-09-30, note: x}\n": False,
+    "rounds:\n  1: [2019-04-01, 2020-09-30]\n": False,
+    "rounds: [1, 2]\n": False,
+    "rounds:\n  1: {start: 2019-04-01, end: 9999-12-31}\n": False,
+}
+
+
+@bounded(40)
+@given(data=datasets(max_cases=3), name=st.sampled_from(tuple(YML_NAMES)), date=st.sampled_from(tuple(YML_DATES)),
+       rounds=st.sampled_from(tuple(YML_ROUNDS)), trick=st.sampled_from((None, "alias", "anchor", "twice", "unknown")),
+       cli=st.integers(0, 3).map(lambda n: n == 0))
+def test_dataset_yml_types_aliases_and_dates(data, name, date, rounds, trick, cli):
+    cases = [dict(r, round=1) for r in data["cases"]]  # round 1 is in every valid rounds part
+    text = f"name: {name}\nextraction_date: {date}\n{rounds}"
+    if trick == "alias":
+        text = f"name: &n {name}\nextraction_date: {date}\n{rounds}other: *n\n"
+    elif trick == "anchor":
+        text = text.replace("extraction_date: ", "extraction_date: &e ", 1)
+    elif trick == "twice":
+        text += f"name: {name}\n"
+    elif trick == "unknown":
+        text += "description: noget\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_dataset(Path(tmp) / "d", {**data, "cases": cases})
+        (folder / "dataset.yml").write_text(text, encoding="utf-8")
+        if trick is None and YML_NAMES[name] and YML_DATES[date] and YML_ROUNDS[rounds]:
+            ds = load_dataset(folder)
+            assert ds.name == {"Hostile input": "Hostile input", "'2021'": "2021", '"Æblegrød"': "Æblegrød"}[name]
+            assert ds.extraction_date == pd.Timestamp("2021-12-31")
+            assert sorted(ds.rounds) == ([1, 2] if "2:" in rounds else [])
+        else:
+            assert_refused(folder, "dataset.yml", rows=[], cli=cli)

@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from evalkit.errors import InputError
+from evalkit.names import municipality_key
 from evalkit.status import valid_flexjob
 
 Z = 1.959963984540054  # two-sided 95 %, SPEC section 3
@@ -96,6 +97,9 @@ def _read_targets_file(path) -> dict:
         except (TypeError, ValueError):
             raise InputError(name, f"rounds: {r!r} is not a round number") from None
     municipalities = {str(m): values(block, f"municipalities.{m}") for m, block in (raw.get("municipalities") or {}).items()}
+    keys = [municipality_key(m) for m in municipalities]
+    if len(set(keys)) != len(keys) or "" in keys:
+        raise InputError(name, "municipalities: one municipality is written in more than one way (or has no letters)")
     return {"default": values(raw.get("default"), "default"), "rounds": rounds, "municipalities": municipalities}
 
 
@@ -110,16 +114,24 @@ def load_targets(path=None) -> dict:
     if path is not None:
         user = _read_targets_file(path)
         targets["default"].update(user["default"])
-        for section in ("rounds", "municipalities"):
-            for k, block in user[section].items():
-                targets[section].setdefault(k, {}).update(block)
+        for k, block in user["rounds"].items():
+            targets["rounds"].setdefault(k, {}).update(block)
+        shipped_names = {municipality_key(m): m for m in targets["municipalities"]}
+        for k, block in user["municipalities"].items():
+            targets["municipalities"].setdefault(shipped_names.get(municipality_key(k), k), {}).update(block)
     return targets
 
 
 def target_for(targets: dict, key: str, round_: int | None = None, municipality: str | None = None) -> float | None:
-    """The target of criterion `key`: municipality's, else round's, else the default (None if unset)."""
-    if municipality is not None and key in targets["municipalities"].get(municipality, {}):
-        return targets["municipalities"][municipality][key]
+    """The target of criterion `key`: municipality's, else round's, else the default (None if unset).
+
+    The municipality is matched by its canonical key (evalkit.names), so a targets
+    file may write "Toender" for "Tønder"."""
+    if municipality is not None:
+        wanted = municipality_key(municipality)
+        for name, block in targets["municipalities"].items():
+            if municipality_key(name) == wanted and key in block:
+                return block[key]
     if round_ is not None and key in targets["rounds"].get(int(round_), {}):
         return targets["rounds"][int(round_)][key]
     return targets["default"].get(key)

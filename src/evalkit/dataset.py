@@ -27,6 +27,12 @@ import pandas as pd
 import yaml
 
 from evalkit.errors import InputError
+from evalkit.names import (
+    find_municipality,
+    municipality_key,
+    refuse_long_names,
+    refuse_spelling_variants,
+)
 from evalkit.privacy import refuse_identifying, refuse_identifying_metadata
 from evalkit.status import STATUS_CATEGORIES
 
@@ -118,12 +124,36 @@ class Dataset:
 # --------------------------------------------------------------------------- files
 
 
+def read_input(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of an input file; InputError naming the path when it cannot be
+    read (permission denied, a folder, a broken link) or is larger than `limit`."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read() if limit is None else fh.read(limit + 1)
+    except OSError as err:
+        raise InputError(str(path), f"cannot read the file ({err.strerror or type(err).__name__})") from None
+    if limit is not None and len(data) > limit:
+        raise InputError(str(path), f"file larger than {limit // 1024} KiB")
+    return data
+
+
 def _table_files(folder: Path) -> dict[str, Path]:
-    """The file of each table present in the folder (file names matched case-insensitively)."""
+    """The file of each table present in the folder (file names matched case-insensitively).
+
+    Anything named like a table that is not a readable file (a folder, a broken
+    link) is refused rather than skipped: the table would silently be missing.
+    """
     found: dict[str, list[Path]] = {}
-    for path in folder.iterdir():
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as err:
+        raise InputError(str(folder), f"cannot read the folder ({err.strerror or type(err).__name__})") from None
+    for path in entries:
         stem, suffix = path.stem.lower(), path.suffix.lower()
-        if stem in TABLE_COLUMNS and suffix in TABLE_FORMATS and path.is_file():
+        if stem in TABLE_COLUMNS and suffix in TABLE_FORMATS:
+            if not path.is_file():
+                what = "a broken link" if path.is_symlink() and not path.exists() else "not a file"
+                raise InputError(str(path), f"named like the {stem} table but {what}")
             found.setdefault(stem, []).append(path)
     for table, paths in found.items():
         if len(paths) > 1:
@@ -146,54 +176,124 @@ def _input_hash(files: dict[str, bytes]) -> str:
 # --------------------------------------------------------------------------- dataset.yml
 
 
-def _yml_date(value, yml: str, key: str) -> pd.Timestamp:
-    """A date from dataset.yml: a YAML date or text in one of DATE_FORMATS."""
+YML_MAX_BYTES = 64 * 1024  # dataset.yml is a few lines; a bigger file is not one
+YML_KEYS = ("name", "extraction_date", "rounds")
+NAME_MAX_LENGTH = 200
+EARLIEST_DATE = dt.date(2000, 1, 1)  # no dataset.yml date before this is plausible
+LATEST_ROUND_DATE = dt.date(2099, 12, 31)
+
+
+class _RefusedYaml(yaml.YAMLError):
+    """YAML that parses but that dataset.yml does not allow."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases (a dozen lines of them can
+    expand to gigabytes) and a key given twice in one mapping (which one counts
+    would be a guess)."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _RefusedYaml(f"anchors and aliases (& and *) are not allowed (line {event.start_mark.line + 1})")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        mapping = super().construct_mapping(node, deep=deep)
+        if len(mapping) != len(node.value):
+            raise _RefusedYaml(f"a key is given twice in one mapping (line {node.start_mark.line + 1})")
+        return mapping
+
+
+def _yml_date(value, yml: str, key: str, latest: dt.date) -> pd.Timestamp:
+    """A date from dataset.yml (a YAML date or text in one of DATE_FORMATS) between
+    EARLIEST_DATE and `latest`; a time or a time zone is refused, not dropped."""
     if isinstance(value, dt.datetime):
-        return pd.Timestamp(value).normalize()
+        raise InputError(yml, f"{key} has a time or time zone; give a date only (YYYY-MM-DD)")
+    day = None
     if isinstance(value, dt.date):
-        return pd.Timestamp(value)
-    if isinstance(value, str):
-        parsed = _parse_text_dates(pd.Series([value.strip()]), DATE_FORMATS).iloc[0]
-        if pd.notna(parsed):
-            return parsed
-    raise InputError(yml, f"{key} is not a date (YYYY-MM-DD)")
+        day = value
+    elif isinstance(value, str):
+        parsed = _parse_text_dates(pd.Series([value.strip()], dtype=object), DATE_FORMATS).iloc[0]
+        day = None if pd.isna(parsed) else parsed.date()
+    if day is None:
+        raise InputError(yml, f"{key} is not a date (YYYY-MM-DD)")
+    if not EARLIEST_DATE <= day <= latest:
+        raise InputError(yml, f"{key} is not a plausible date (expected {EARLIEST_DATE} to {latest})")
+    return pd.Timestamp(day)
+
+
+def _yml_name(value, yml: str) -> str:
+    """The dataset's name: one line of text of at most NAME_MAX_LENGTH characters."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InputError(yml, "missing name")
+    if not isinstance(value, str):
+        raise InputError(yml, "name must be text (put it in quotes)")
+    name = unicodedata.normalize("NFC", value).strip()
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise InputError(yml, "name must be one line of text (no line breaks or control characters)")
+    if len(name) > NAME_MAX_LENGTH:
+        raise InputError(yml, f"name longer than {NAME_MAX_LENGTH} characters")
+    return name
+
+
+def _yml_rounds(raw, yml: str) -> dict[int, tuple[pd.Timestamp, pd.Timestamp]]:
+    """rounds: {round number (an integer): {start: date, end: date}} with start <= end."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InputError(yml, "rounds must map a round number to {start, end}")
+    rounds = {}
+    for key, span in raw.items():
+        if isinstance(key, bool) or not isinstance(key, int):
+            raise InputError(yml, "rounds: a round number is not an integer")
+        if not isinstance(span, dict) or set(span) != {"start", "end"}:
+            raise InputError(yml, f"rounds: round {key} needs exactly start and end")
+        start = _yml_date(span["start"], yml, f"rounds {key} start", LATEST_ROUND_DATE)
+        end = _yml_date(span["end"], yml, f"rounds {key} end", LATEST_ROUND_DATE)
+        if end < start:
+            raise InputError(yml, f"rounds: round {key} ends before it starts")
+        rounds[key] = (start, end)
+    return rounds
 
 
 def _read_yml(folder: Path) -> tuple[bytes, str, pd.Timestamp, dict]:
-    """dataset.yml: its bytes, name, extraction_date and rounds {int: (start, end)}."""
+    """dataset.yml: its bytes, name, extraction_date and rounds {int: (start, end)}.
+
+    Read with `_StrictLoader` (no aliases, no repeated keys), at most
+    YML_MAX_BYTES, and checked fully: only the keys of YML_KEYS, each of its type,
+    extraction_date a plain date from EARLIEST_DATE to a year from today.
+    """
     path = folder / "dataset.yml"
     yml = str(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise InputError(yml, "missing dataset.yml")
-    data = path.read_bytes()
+    data = read_input(path, limit=YML_MAX_BYTES)
     try:
-        meta = yaml.safe_load(data.decode("utf-8-sig"))
+        meta = yaml.load(data.decode("utf-8-sig"), Loader=_StrictLoader)  # a SafeLoader subclass
+    except _RefusedYaml as err:
+        raise InputError(yml, str(err)) from None
+    except RecursionError:
+        raise InputError(yml, "not readable as YAML (nested too deeply)") from None
     except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise InputError(yml, f"not readable as UTF-8 YAML ({type(err).__name__})") from None
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise InputError(yml, f"not readable as UTF-8 YAML ({type(err).__name__}{where})") from None
+    except (ValueError, OverflowError):  # PyYAML's constructors, e.g. for 2021-02-30
+        raise InputError(yml, "not readable as YAML (a date that does not exist, or a value out of range)") from None
     if not isinstance(meta, dict):
         raise InputError(yml, "must be a mapping with name and extraction_date")
+    unknown = [k for k in meta if k not in YML_KEYS]
+    if unknown:
+        key = unknown[0]
+        shown = f" '{key}'" if isinstance(key, str) and re.fullmatch(r"[A-Za-z_][\w-]{0,39}", key) else ""
+        raise InputError(yml, f"unknown key{shown} (allowed: {', '.join(YML_KEYS)})")
     if meta.get("extraction_date") is None:
         raise InputError(yml, "missing extraction_date")
-    if not str(meta.get("name") or "").strip():
-        raise InputError(yml, "missing name")
-    extraction_date = _yml_date(meta["extraction_date"], yml, "extraction_date")
-    rounds: dict[int, tuple[pd.Timestamp, pd.Timestamp]] = {}
-    raw_rounds = meta.get("rounds") or {}
-    if not isinstance(raw_rounds, dict):
-        raise InputError(yml, "rounds must map a round number to {start, end}")
-    for key, span in raw_rounds.items():
-        try:
-            number = int(key)
-        except (TypeError, ValueError):
-            raise InputError(yml, "rounds: a round number is not an integer") from None
-        if not isinstance(span, dict) or "start" not in span or "end" not in span:
-            raise InputError(yml, f"rounds: round {number} needs start and end")
-        start = _yml_date(span["start"], yml, f"rounds {number} start")
-        end = _yml_date(span["end"], yml, f"rounds {number} end")
-        if end < start:
-            raise InputError(yml, f"rounds: round {number} ends before it starts")
-        rounds[number] = (start, end)
-    return data, str(meta["name"]).strip(), extraction_date, rounds
+    name = _yml_name(meta.get("name"), yml)
+    latest = dt.date.today() + dt.timedelta(days=366)
+    extraction_date = _yml_date(meta["extraction_date"], yml, "extraction_date", latest)
+    return data, name, extraction_date, _yml_rounds(meta.get("rounds"), yml)
 
 
 # --------------------------------------------------------------------------- reading tables
@@ -293,20 +393,52 @@ def _read_plain_csv(data: bytes, encoding: str, sep: str) -> pd.DataFrame | None
 
 
 def _read_quoted_csv(text: str, sep: str, file: str) -> tuple[pd.DataFrame, list[int]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    header = next(reader, None)
-    if header is None or not "".join(header).strip():
-        raise InputError(file, "empty file: no header row")
-    width = len(header)
+    """The csv module path, with strict quoting: every record is one line, so
+    row numbers are line numbers and no quote can swallow the rows after it.
+
+    A field whose quote is never closed (it runs to the end of the file), text
+    after a closing quote, and a quoted field spanning lines (a line break in a
+    cell, or an unbalanced quote closed rows later) are refused, naming the row
+    where the field began.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     records, numbers, bad = [], [], []
-    for row_number, record in enumerate(reader, start=2):
+    header, width = None, 0
+    while True:
+        first_line = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            if "end of data" in str(err):
+                rule = "a quoted field is never closed (its opening quote runs to the end of the file)"
+            elif "expected after" in str(err):
+                rule = "text after the closing quote of a quoted field (a quote inside a field must be doubled)"
+            else:  # e.g. a field above the csv module's size limit; its messages hold no data
+                rule = f"not readable as CSV ({err})"
+            raise InputError(file, rule, [first_line]) from None
+        if reader.line_num != first_line:
+            raise InputError(
+                file,
+                f"a quoted field runs over {reader.line_num - first_line + 1} lines (a quote is not closed in its "
+                "row, or a cell holds a line break; remove line breaks inside cells)",
+                [first_line],
+            )
+        if header is None:
+            if not "".join(record).strip():
+                break
+            header, width = record, len(record)
+            continue
         if not "".join(record).strip():
             continue  # a blank line, or a row of empty fields
         if len(record) != width:
-            bad.append(row_number)
+            bad.append(first_line)
             record = (record + [""] * width)[:width]
         records.append(record)
-        numbers.append(row_number)
+        numbers.append(first_line)
+    if header is None:
+        raise InputError(file, "empty file: no header row")
     frame = pd.DataFrame(records, columns=range(width), dtype=object) if records else \
         pd.DataFrame({i: pd.Series(dtype=object) for i in range(width)})
     frame.columns = [unicodedata.normalize("NFC", h).strip() for h in header]
@@ -325,32 +457,96 @@ def _read_parquet(data: bytes, file: str) -> pd.DataFrame:
     return frame
 
 
-def _read_xlsx(data: bytes, file: str) -> pd.DataFrame:
-    """The first sheet; header in row 1. Integral numbers become int (Excel stores 3 as 3.0)."""
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _xlsx_sheet(book, table: str, file: str):
+    """The sheet holding the table: the one named after it (e.g. `cases`), else the
+    only sheet with data. Data on several sheets is refused: reading one would drop the rest."""
+    sheets = book.worksheets
+    if not sheets:
+        raise InputError(file, "no worksheet in the workbook")
+    named = [ws for ws in sheets if ws.title.strip().casefold() == table]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise InputError(file, f"more than one sheet is named {table}; keep one")
+    with_data = [ws for ws in sheets if any(not _blank(v) for row in ws.iter_rows(values_only=True) for v in row)]
+    if len(with_data) > 1:
+        titles = ", ".join(f"'{ws.title}'" for ws in with_data)
+        raise InputError(file, f"data on more than one sheet ({titles}); keep the table on one sheet or name "
+                               f"its sheet {table}")
+    return with_data[0] if with_data else sheets[0]
+
+
+# A formula element of a sheet's XML (<f>, <f t="shared" .../>, <x:f>); not <formula>.
+_FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _xlsx_formula_cells(data: bytes, sheet) -> dict[tuple[int, int], str]:
+    """{(row, column): coordinate} of the formula cells of one sheet: a second,
+    formula-preserving read (the values read shows no formula), skipped when the
+    sheet's XML has no formula element."""
+    import zipfile
+
+    import openpyxl
+
+    part = getattr(sheet, "_worksheet_path", None)  # openpyxl's name of the sheet's XML part
+    if part is not None:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                if not _FORMULA_ELEMENT.search(archive.read(part)):
+                    return {}
+        except (KeyError, zipfile.BadZipFile):
+            pass  # look cell by cell below
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    cells = {(c.row, c.column): c.coordinate for row in book[sheet.title].iter_rows()
+             for c in row if getattr(c, "data_type", None) == "f"}
+    book.close()
+    return cells
+
+
+def _read_xlsx(data: bytes, file: str, table: str) -> tuple[pd.DataFrame, list[int]]:
+    """The table's sheet (`_xlsx_sheet`), header in row 1, and the rows with a value
+    right of the header. Integral numbers become int (Excel stores 3 as 3.0).
+
+    A formula cell without a saved value (a file written by a program, never
+    opened in Excel) would read as empty: refused, naming the sheet and cells.
+    """
     import openpyxl
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises several types for a damaged file
         raise InputError(file, f"not a readable XLSX file ({type(err).__name__})") from None
-    sheet = book.worksheets[0]
+    sheet = _xlsx_sheet(book, table, file)
+    formulas = _xlsx_formula_cells(data, sheet)
     rows = sheet.iter_rows(min_row=1, values_only=True)
     header = next(rows, None)
-    if header is None or all(h is None or not str(h).strip() for h in header):
-        raise InputError(file, "empty sheet: no header row in row 1")
+    if header is None or all(_blank(h) for h in header):
+        raise InputError(file, f"empty sheet '{sheet.title}': no header row in row 1")
     width = len(header)
-    records, numbers = [], []
+    records, numbers, bad, unsaved = [], [], [], []
+    unsaved += [(1, j + 1) for j, v in enumerate(header) if v is None and (1, j + 1) in formulas]
     for row_number, row in enumerate(rows, start=2):
         cells = [_xlsx_cell(v) for v in row]
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells):
+        unsaved += [(row_number, j + 1) for j, v in enumerate(cells) if v is None and (row_number, j + 1) in formulas]
+        if all(_blank(v) for v in cells):
             continue
+        if any(not _blank(v) for v in cells[width:]):
+            bad.append(row_number)
         records.append((cells + [None] * width)[:width])
         numbers.append(row_number)
     book.close()
+    if unsaved:
+        shown = ", ".join(formulas[c] for c in unsaved[:10]) + (" ..." if len(unsaved) > 10 else "")
+        raise InputError(file, f"formula cells without a saved value on sheet '{sheet.title}' ({shown}); open "
+                               "and save the file in Excel, or paste the values", [r for r, _ in unsaved])
     names = ["" if h is None else str(h).strip() for h in header]
     frame = pd.DataFrame(records, columns=names, dtype=object)
     frame.index = pd.Index(numbers, dtype="int64")
-    return frame
+    return frame, bad
 
 
 def _xlsx_cell(value):
@@ -367,12 +563,14 @@ def read_table(path: Path, data: bytes) -> tuple[pd.DataFrame, list[int], bool]:
         return _read_csv(data, file)
     if suffix == ".parquet":
         return _read_parquet(data, file), [], False
-    return _read_xlsx(data, file), [], False
+    frame, bad = _read_xlsx(data, file, path.stem.lower())
+    return frame, bad, False
 
 
 def _select_columns(raw: pd.DataFrame, table: str, file: str) -> pd.DataFrame:
     """The table with its column names lowercased and trimmed (so they match
-    case-insensitively); `_convert` then takes only the table's columns."""
+    case-insensitively); `_convert` then takes only the table's columns. A column
+    with no name but with values (an XLSX cell right of the header) is refused."""
     names = [unicodedata.normalize("NFC", str(c)).strip().lower() for c in raw.columns]
     known = [n for n in names if n in TABLE_COLUMNS[table]]
     duplicates = sorted({n for n in known if known.count(n) > 1})
@@ -382,6 +580,10 @@ def _select_columns(raw: pd.DataFrame, table: str, file: str) -> pd.DataFrame:
     if missing:
         word = "column" if len(missing) == 1 else "columns"
         raise InputError(file, f"missing required {word} {', '.join(missing)}")
+    for j, name in enumerate(names):  # values under no name would be dropped without a word
+        filled = parse_text(raw.iloc[:, j]).notna() if name == "" else None
+        if filled is not None and filled.any():
+            raise InputError(file, "values in a column without a name (its header cell is empty)", raw.index[filled])
     raw.columns = names
     return raw
 
@@ -461,6 +663,23 @@ def parse_dates(values: pd.Series, file: str, column: str, formats=DATE_FORMATS)
     return pd.Series(out, index=values.index, dtype="datetime64[ns]")
 
 
+# Digits grouped in threes by the mark that is not the decimal mark: 1.607 in a
+# file with decimal commas is 1607 to a Danish reader, so neither reading is safe.
+_GROUPED = {True: re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d*)?"),
+            False: re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?")}
+
+
+def _refuse_thousands_separators(values, codes, distinct, text, file: str, column: str, decimal_comma: bool):
+    """InputError naming the rows whose text (not a stored number) uses a thousands separator."""
+    is_text = distinct.map(lambda v: isinstance(v, str)).astype(bool)
+    grouped = (is_text & text.str.fullmatch(_GROUPED[decimal_comma], na=False)).to_numpy()
+    if grouped.any():
+        mark, decimal = (".", "decimal commas") if decimal_comma else (",", "decimal points")
+        rows = values.index[np.isin(codes, np.flatnonzero(grouped))]
+        raise InputError(file, f"thousands separator in {column} ('{mark}' between groups of three digits is "
+                               f"ambiguous in a file with {decimal}; write the number without it)", rows)
+
+
 def _numbers(values: pd.Series, file: str, column: str, decimal_comma: bool) -> pd.Series:
     """float64 numbers (NaN when missing) from text or stored numbers.
 
@@ -472,6 +691,7 @@ def _numbers(values: pd.Series, file: str, column: str, decimal_comma: bool) -> 
         return pd.Series(values.to_numpy(dtype="float64", na_value=np.nan), index=values.index)
     codes, distinct = _distinct(values)
     text = _clean_text(distinct)
+    _refuse_thousands_separators(values, codes, distinct, text, file, column, decimal_comma)
     if decimal_comma:
         text = text.str.replace(",", ".", regex=False)
     numbers = pd.to_numeric(text, errors="coerce").astype("float64")
@@ -644,6 +864,20 @@ def _check_rules(typed: pd.DataFrame, table: str, file: str, case_rounds: tuple[
         raise InputError(file, first, rows) from None
 
 
+def _check_names(typed: pd.DataFrame, table: str, file: str, extraction_date: pd.Timestamp) -> None:
+    """Rules on names and on the extraction date: municipality and team names of a
+    sane length, one spelling per municipality (evalkit.names), and no case that
+    enters the project after the extraction date (it has not started yet)."""
+    if table == "cases":
+        refuse_long_names(typed["municipality"], file, "municipality")
+        refuse_spelling_variants(typed["municipality"], file)
+        late = typed["project_entry"] > extraction_date
+        if late.any():
+            raise InputError(file, "project_entry after the extraction_date of dataset.yml", typed.index[late])
+    elif table == "goals":
+        refuse_long_names(typed["team"], file, "team")
+
+
 def _check_known_case_ids(typed: pd.DataFrame, case_ids: pd.Series, file: str) -> None:
     unknown = ~typed["case_id"].isin(case_ids)
     if unknown.any():
@@ -667,6 +901,13 @@ def empty_table(table: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- public
 
 
+def _is_dir(folder: Path) -> bool:
+    try:
+        return folder.is_dir()
+    except OSError as err:
+        raise InputError(str(folder), f"cannot read the folder ({err.strerror or type(err).__name__})") from None
+
+
 def load_dataset(path) -> Dataset:
     """Load a dataset folder and check it against SPEC section 1.
 
@@ -674,7 +915,7 @@ def load_dataset(path) -> Dataset:
     contract, and for identifying data, before any output is written.
     """
     folder = Path(path)
-    if not folder.is_dir():
+    if not _is_dir(folder):
         raise InputError(str(folder), "not a dataset folder (expected a folder with dataset.yml and cases)")
     yml_bytes, name, extraction_date, rounds = _read_yml(folder)
     refuse_identifying_metadata(str(folder / "dataset.yml"), name, rounds)  # printed and published
@@ -683,7 +924,7 @@ def load_dataset(path) -> Dataset:
     raw = {}
     # Read every table and refuse identifying data before anything else is done with it.
     for table, table_path in paths.items():
-        data = table_path.read_bytes()
+        data = read_input(table_path)
         files[table_path.name] = data
         frame, bad_width, decimal_comma = read_table(table_path, data)
         refuse_identifying(frame, str(table_path), TABLE_COLUMNS[table])
@@ -703,6 +944,7 @@ def load_dataset(path) -> Dataset:
             raise InputError(file, "cases table has no rows")
         typed = convert_table(selected, table, file, decimal_comma)
         _check_rules(typed, table, file, tuple(rounds) if table == "cases" else ())
+        _check_names(typed, table, file, extraction_date)
         if table in ("hours", "contacts"):
             _check_known_case_ids(typed, tables["cases"]["case_id"], file)
         tables[table] = _finish(typed, table)
@@ -747,17 +989,15 @@ def subset(ds: Dataset, municipality: str | None = None, round_: int | None = No
 
     Cases are filtered; hours and contacts keep the rows of the remaining
     case_ids; goals are per team, so they are kept unless they have a
-    municipality column. Unknown names raise InputError naming the known ones.
+    municipality column. The municipality is matched by its canonical key
+    (evalkit.names: "toender" finds "Tønder"); unknown names raise InputError
+    naming the known ones.
     """
     cases = ds.cases
     keep = pd.Series(True, index=cases.index)
     if municipality is not None:
-        wanted = unicodedata.normalize("NFC", str(municipality)).strip().casefold()
-        names = cases["municipality"].astype(str).str.casefold()
-        if not (names == wanted).any():
-            known = ", ".join(sorted(cases["municipality"].dropna().unique()))
-            raise InputError("--municipality", f"unknown municipality '{municipality}' (known: {known})")
-        keep &= names == wanted
+        municipality = find_municipality(cases["municipality"].dropna().unique(), municipality)
+        keep &= cases["municipality"] == municipality
     if round_ is not None:
         known_rounds = sorted(int(r) for r in cases["round"].unique())
         if int(round_) not in known_rounds:
@@ -769,7 +1009,8 @@ def subset(ds: Dataset, municipality: str | None = None, round_: int | None = No
     ids = kept["case_id"]
     goals = ds.goals
     if municipality is not None and "municipality" in goals:
-        goals = goals[goals["municipality"].astype(str).str.casefold() == wanted].reset_index(drop=True)
+        same = goals["municipality"].map(municipality_key, na_action="ignore") == municipality_key(municipality)
+        goals = goals[same].reset_index(drop=True)
     return replace(
         ds,
         cases=kept,

@@ -198,7 +198,7 @@ def age_band(birth: pd.Timestamp, at: pd.Timestamp) -> str | None:
 def _read_raw(path: Path, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A raw table as read (lower-case column names, index = row numbers as a person
     counts them) and its SPEC columns converted to their types by the loader."""
-    frame, bad_width, decimal_comma = dataset.read_table(path, path.read_bytes())
+    frame, bad_width, decimal_comma = dataset.read_table(path, dataset.read_input(path))
     if bad_width:
         raise InputError(path, f"wrong number of fields (the header has {frame.shape[1]})", bad_width)
     frame = frame.set_axis([unicodedata.normalize("NFC", str(c)).strip().lower() for c in frame.columns], axis=1)

@@ -62,13 +62,13 @@ import tempfile
 import threading
 import time
 import traceback
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import evalkit
 from evalkit.errors import InputError
+from evalkit.names import find_municipality, municipality_key
 
 NOTEBOOK_FILES = {
     "municipality": "municipality.ipynb",
@@ -143,14 +143,12 @@ def notebooks_dir() -> Path:
 def slug(text: str, max_len: int = SLUG_MAX) -> str:
     """A file-name-safe ASCII form of a municipality name: 'Tønder' -> 'toender'.
 
+    The municipality's canonical key (evalkit.names), so two municipalities of a
+    loaded dataset never share a file: loading refuses names with the same key.
     At most `max_len` characters: a longer one is cut and ends in 8 hex digits of
-    the hash of the whole slug, so two long names never share a file name.
+    the hash of the whole key, so two long names never share a file name.
     """
-    text = str(text).lower()
-    for a, b in (("æ", "ae"), ("ø", "oe"), ("å", "aa")):
-        text = text.replace(a, b)
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    full = re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "x"
+    full = municipality_key(text) or "x"
     if len(full) <= max_len:
         return full
     return full[:max_len - 9].rstrip("-") + "-" + hashlib.sha256(full.encode()).hexdigest()[:8]
@@ -617,14 +615,12 @@ def plan_reports(ds, data: Path, municipalities: list[str], targets_file, notebo
 
 
 def _check_request(ds, municipalities: list[str] | None) -> list[str]:
-    """The municipalities to report on; InputError for a name that has no cases."""
+    """The municipalities to report on, in the data's spelling (matched as every
+    --municipality is, by `names.find_municipality`); InputError for a name that has no cases."""
     present = sorted(str(m) for m in ds.cases["municipality"].unique())
     if not municipalities:
         return present
-    unknown = [m for m in municipalities if m not in present]
-    if unknown:
-        raise InputError("--municipality", f"no cases in municipality {', '.join(map(repr, unknown))}")
-    return list(dict.fromkeys(municipalities))
+    return list(dict.fromkeys(find_municipality(present, m) for m in municipalities))
 
 
 # --- the run -----------------------------------------------------------------

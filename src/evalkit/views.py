@@ -406,11 +406,12 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
     """
     from evalkit.criteria import load_targets
     from evalkit.indicators import case_facts, compute_all, compute_indicators
+    from evalkit.names import find_municipality
 
     e = ds.extraction_date
     cases = ds.cases
     all_names = sorted(str(m) for m in cases["municipality"].unique())
-    chosen = all_names if municipalities is None else [m for m in all_names if m in set(municipalities)]
+    chosen = all_names if municipalities is None else [find_municipality(all_names, m) for m in municipalities]
     rounds = sorted(int(r) for r in cases["round"].unique())
     # per-case survival, progression and regression rows with caseloads, computed once
     facts = case_facts(ds)
