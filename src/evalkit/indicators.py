@@ -191,11 +191,17 @@ def compute_all(ds: Dataset, targets_file=None, facts: _Facts | None = None) -> 
 
 
 def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.1f} %".replace(".", ",")
+    """A share as a Danish percentage (evalkit.report.format), '-' when there is none."""
+    from evalkit.report.format import fmt_pct
+
+    return "-" if x is None else fmt_pct(x)
 
 
 def _num(x, digits=2) -> str:
-    return "-" if x is None else f"{x:.{digits}f}".replace(".", ",")
+    """A Danish number with `digits` decimals (evalkit.report.format), '-' when there is none."""
+    from evalkit.report.format import fmt_num
+
+    return "-" if x is None else fmt_num(x, digits)
 
 
 def _met(block: dict, key: str) -> str:
