@@ -15,9 +15,8 @@ import pandas as pd
 import yaml
 
 from evalkit.errors import InputError
+from evalkit.spec import Z
 from evalkit.status import valid_flexjob
-
-Z = 1.959963984540054  # two-sided 95 %, SPEC section 3
 
 # Whether a higher (">=") or lower ("<=") value meets the target.
 TARGET_DIRECTION = {"sc1": ">=", "sc2": "<=", "sc3": ">="}

@@ -19,7 +19,8 @@ from evalkit.criteria import TARGET_DIRECTION, load_targets, proportion, sc1_fla
 from evalkit.dataset import Dataset, subset
 from evalkit.followup import follow_up_counts, follow_up_summary, step_up_flags, step_up_summary
 from evalkit.progression import progression_table, sc3_from_table
-from evalkit.status import STATUS_CATEGORIES, status_at
+from evalkit.spec import STATUS_CATEGORIES
+from evalkit.status import status_at
 from evalkit.survival import logrank_test, summarise_survival, survival_data
 
 
