@@ -102,7 +102,7 @@ def test_wheel_installed_in_a_fresh_venv_writes_reports_outside_the_checkout(tmp
     run(python, "-m", "pip", "install", "--quiet", "--no-compile", wheel)
 
     work = tmp_path / "elsewhere"
-    data = write_dataset(work / "data")
+    write_dataset(work / "data")
     where = run(python, "-c", "import evalkit, evalkit.reports as r; print(evalkit.__file__); print(r.notebooks_dir())",
                 cwd=work).split()
     assert all(str(tmp_path / "venv") in w and str(ROOT) not in w for w in where)
