@@ -1,13 +1,15 @@
 # Two commands do all set-up on a fresh machine with Python 3.11 and make:
 #   make reports   # HTML reports for the embedded sample data into reports/
-#   make test      # the whole test suite
+#   make test      # the whole test suite (make test-fast: without the slow wheel test)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 2
+# pytest-xdist workers for make test; --dist loadfile keeps a test file on one worker (module fixtures run once)
+TEST_JOBS ?= 2
 
-.PHONY: reports test sample benchmark clean
+.PHONY: reports test test-fast sample benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +22,10 @@ reports: $(STAMP)
 	$(BIN)/evalkit reports data/sample --out reports --jobs $(JOBS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
+
+test-fast: $(STAMP)  # without the slow wheel-in-a-fresh-venv test
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile -m "not slow"
 
 sample: $(STAMP)
 	$(BIN)/evalkit sample --out data/sample
