@@ -91,3 +91,14 @@ def test_capacity_text_in_danish_numbers():
     assert "Borgere: 1.607   samtaledage pr. uge: 3,50   uger pr. årsværk: 43,50" in text
     assert "andel med intensiveret indsats: 12,50 % (201 borgere)" in text  # 1607 x 0,125 = 200,875 -> 201
     assert "10.448" in text and "152,25" in text and "304,50" in text
+
+
+def test_progressions_vectorised_rounding_is_the_same_rule():
+    """progression.round_half_up_2 rounds a whole column with numpy; it agrees with rounding.py on
+    every value that can reach criterion 3's threshold (change >= 1). On negative halves the two differ:
+    numpy's floor(x + 0.5) takes -0.005 to 0,00, Decimal's ROUND_HALF_UP to -0,01 (open question for SPEC)."""
+    from evalkit.progression import round_half_up_2
+
+    values = [i / 1000 for i in range(0, 6001)] + [1.005, 0.995, 2.675, 10.125, 36.995]
+    assert [float(round_half_up(v, 2)) for v in values] == list(round_half_up_2(values))
+    assert float(round_half_up(-0.005, 2)) == -0.01 and round_half_up_2([-0.005])[0] == 0.0
