@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine with Python 3.11 and make:
 #   make reports   # HTML reports for the embedded sample data into reports/
-#   make test      # the whole test suite (make test-fast: without the slow wheel test)
+#   make test      # the whole test suite (make test-wheel: the slow packaging test CI adds)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +9,7 @@ JOBS ?= 2
 # pytest-xdist workers for make test; --dist loadfile keeps a test file on one worker (module fixtures run once)
 TEST_JOBS ?= 2
 
-.PHONY: reports test test-fast sample benchmark clean
+.PHONY: reports test test-wheel sample benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,11 @@ reports: $(STAMP)
 	$(BIN)/evalkit reports data/sample --out reports --jobs $(JOBS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
-
-test-fast: $(STAMP)  # without the slow wheel-in-a-fresh-venv test
 	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile -m "not slow"
+
+# the wheel in a fresh virtual environment, outside the checkout (minutes: pip installs every dependency)
+test-wheel: $(STAMP)
+	$(BIN)/python -m pytest -m slow
 
 sample: $(STAMP)
 	$(BIN)/evalkit sample --out data/sample

@@ -1,8 +1,8 @@
 """The package as a user installs it: a wheel that works outside the checkout, honest dependencies,
 and a report key that sees every module.
 
-The wheel test is slow (a fresh virtual environment): `pytest -m slow` selects it,
-`pytest -m "not slow"` leaves it out.
+The wheel test is slow (pip installs every dependency into a fresh virtual environment):
+it is marked `slow`; `make test` leaves it out and `make test-wheel` (CI) runs it.
 """
 
 from __future__ import annotations
