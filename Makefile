@@ -1,18 +1,20 @@
 # Two commands do all set-up on a fresh machine with Python 3.11 and make:
 #   make reports   # HTML reports for the embedded sample data into reports/
-#   make test      # the whole test suite
+#   make test      # the whole test suite (make test-wheel: the slow packaging test CI adds)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 2
+# pytest-xdist workers for make test; --dist loadfile keeps a test file on one worker (module fixtures run once)
+TEST_JOBS ?= 2
 
-.PHONY: reports test sample benchmark clean
+.PHONY: reports test test-wheel sample benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lab]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -20,7 +22,11 @@ reports: $(STAMP)
 	$(BIN)/evalkit reports data/sample --out reports --jobs $(JOBS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile -m "not slow"
+
+# the wheel in a fresh virtual environment, outside the checkout (minutes: pip installs every dependency)
+test-wheel: $(STAMP)
+	$(BIN)/python -m pytest -m slow
 
 sample: $(STAMP)
 	$(BIN)/evalkit sample --out data/sample

@@ -10,8 +10,9 @@ c x D x W x k. Arithmetic is done in decimals so that 0.3 x 330 is exactly 99.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from evalkit import rounding
 from evalkit.errors import InputError
 
 LEGAL_MINIMUM = 4
@@ -23,9 +24,7 @@ CONVERSATIONS_PER_DAY = range(1, 9)
 _SHARE = re.compile(r"^\s*(\d+(?:[.,]\d*)?|[.,]\d+)\s*(%?)\s*$")
 
 
-def _dec(x) -> Decimal:
-    """The decimal a person wrote: Decimal(repr(0.3)) is 0.3, not 0.29999..."""
-    return x if isinstance(x, Decimal) else Decimal(repr(x) if isinstance(x, float) else str(x))
+_dec = rounding.as_decimal  # the decimal a person wrote: 0.3, not 0.29999...
 
 
 def _plain(x: Decimal) -> int | float:
@@ -35,7 +34,7 @@ def _plain(x: Decimal) -> int | float:
 
 def round_half_up(x) -> int:
     """Round to a whole number with halves up (2.5 -> 3), unlike Python's round (2.5 -> 2)."""
-    return int(_dec(x).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(rounding.round_half_up(x))
 
 
 def parse_share(text: str) -> float:
@@ -90,10 +89,10 @@ def staff_needed(conversations: float, per_day: float, days: float, weeks: float
 
 
 def _num(x) -> str:
-    """Danish number format: 1.320 (thousands point), 0,3 (decimal comma)."""
-    if isinstance(x, int):
-        return f"{x:,}".replace(",", ".")
-    return f"{x:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    """Danish number format (evalkit.report.format): 1.320 for a whole number, 0,30 otherwise."""
+    from evalkit.report.format import fmt_int, fmt_num
+
+    return fmt_int(x) if isinstance(x, int) else fmt_num(x, 2)
 
 
 def format_capacity(tables: dict) -> str:

@@ -25,9 +25,10 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from evalkit.progression import progression_table
+from evalkit.spec import WEEK_39
 from evalkit.status import valid_flexjob
 
-FLEXJOB_DAYS = 273  # 39 weeks
+FLEXJOB_DAYS = int(WEEK_39 * 7)  # 273 days
 CONTROLS = ("age_band", "sex", "round")
 MIN_CASES = 20
 MIN_CASEWORKERS = 5  # clusters; fewer make clustered standard errors meaningless

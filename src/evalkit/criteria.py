@@ -16,9 +16,8 @@ import yaml
 
 from evalkit.errors import InputError
 from evalkit.names import municipality_key
+from evalkit.spec import Z
 from evalkit.status import valid_flexjob
-
-Z = 1.959963984540054  # two-sided 95 %, SPEC section 3
 
 # Whether a higher (">=") or lower ("<=") value meets the target.
 TARGET_DIRECTION = {"sc1": ">=", "sc2": "<=", "sc3": ">="}

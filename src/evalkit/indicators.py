@@ -19,7 +19,8 @@ from evalkit.criteria import TARGET_DIRECTION, load_targets, proportion, sc1_fla
 from evalkit.dataset import Dataset, subset
 from evalkit.followup import follow_up_counts, follow_up_summary, step_up_flags, step_up_summary
 from evalkit.progression import progression_table, sc3_from_table
-from evalkit.status import STATUS_CATEGORIES, status_at
+from evalkit.spec import STATUS_CATEGORIES
+from evalkit.status import status_at
 from evalkit.survival import logrank_test, summarise_survival, survival_data
 
 
@@ -191,11 +192,17 @@ def compute_all(ds: Dataset, targets_file=None, facts: _Facts | None = None) -> 
 
 
 def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.1f} %".replace(".", ",")
+    """A share as a Danish percentage (evalkit.report.format), '-' when there is none."""
+    from evalkit.report.format import fmt_pct
+
+    return "-" if x is None else fmt_pct(x)
 
 
 def _num(x, digits=2) -> str:
-    return "-" if x is None else f"{x:.{digits}f}".replace(".", ",")
+    """A Danish number with `digits` decimals (evalkit.report.format), '-' when there is none."""
+    from evalkit.report.format import fmt_num
+
+    return "-" if x is None else fmt_num(x, digits)
 
 
 def _met(block: dict, key: str) -> str:

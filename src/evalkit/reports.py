@@ -158,12 +158,14 @@ def _sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _code_hash() -> str:
-    """Hash of evalkit's own source and templates: a report is redone when the code changes."""
+def _code_hash(root: Path = Path(__file__).parent) -> str:
+    """Hash of evalkit's own source, settings and templates, subpackages included: a report is redone
+    when the code changes."""
     h = hashlib.sha256()
-    root = Path(__file__).parent
-    for path in sorted([*root.glob("*.py"), *root.glob("*.yml"), *(root / "templates").glob("*")]):
-        h.update(path.name.encode())
+    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+             and (p.suffix in (".py", ".yml") or "templates" in p.relative_to(root).parts)]
+    for path in sorted(files):
+        h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 

@@ -76,6 +76,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import InputError
+from evalkit.iorw import staged_folder
+from evalkit.spec import AGE_BANDS, TARGET_GROUPS
 
 DEFAULT_SEED = 20211231
 EXTRACTION_DATE = "2021-12-31"
@@ -120,8 +122,6 @@ DANISH_MUNICIPALITIES = (
 _SIZE_FACTOR = {"København": 8.0, "Aarhus": 5.0, "Aalborg": 3.5, "Odense": 3.5,
                 "Læsø": 0.1, "Fanø": 0.15, "Samsø": 0.15, "Ærø": 0.2}  # fmt: skip
 
-TARGET_GROUPS = ("rehab", "ledighedsydelse", "fleksjob")
-AGE_BANDS = ("18-29", "30-39", "40-49", "50-59", "60+")
 EXIT_REASONS = ("sygdom", "pension", "flyttet", "andet")
 GOAL_INDICATORS = {"virksomhedskontakter": 10, "jobåbninger": 3, "ansættelser": 1, "opfølgninger": 4}
 
@@ -520,17 +520,9 @@ def write_sample(out: Path, scale: str = "sample", seed: int = DEFAULT_SEED) -> 
     goals = _simulate_goals(cases, munis, scale, rng)
 
     target = Path(os.path.abspath(out))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    with staged_folder(target) as tmp:
         _write_tables(tmp, cases, hours, contacts, goals, scale, seed)
         _replace_folder(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     by_round = cases.groupby("round")["municipality"].nunique()
     return (
         f"Wrote {out} ({scale}, seed {seed}): {len(cases):,} cases, {len(hours):,} hours rows, "

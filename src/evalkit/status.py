@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-STATUS_CATEGORIES = ("før_rehab", "ledighedsydelse", "fleksjob_0_10", "fleksjob_over_10", "udgået")
+from evalkit.spec import STATUS_CATEGORIES
 
 
 def valid_flexjob(cases: pd.DataFrame, extraction_date: pd.Timestamp) -> pd.Series:

@@ -33,10 +33,9 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight
 
+from evalkit.spec import WEEK_39, Z
 from evalkit.status import valid_flexjob
 
-Z = 1.959963984540054  # 97.5 % normal quantile: 95 % pointwise intervals
-WEEK_39 = 39.0
 CATEGORICAL_COVARIATES = ("round", "sex", "age_band", "municipality", "target_group", "caseworker_id")
 CURVE_COLUMNS = ["weeks", "survival", "ci_low", "ci_high", "at_risk", "events"]
 

@@ -26,7 +26,6 @@ import os
 import pickle
 import re
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -34,68 +33,21 @@ import pandas as pd
 
 import evalkit
 from evalkit import suppression as sup
+from evalkit.report.format import (  # the one Danish formatter; its names are used from here too
+    HIDDEN,
+    MISSING,
+    fmt_ci,
+    fmt_date,
+    fmt_int,
+    fmt_num,
+    fmt_p,
+    fmt_pct,
+    fmt_pp,
+)
+from evalkit.report.format import is_missing as _missing
+from evalkit.report.format import p_relation as _p_relation
 
-# --- Danish number formats -----------------------------------------------------
-
-MISSING = "–"  # no value (not computed, not applicable)
-HIDDEN = "x"  # suppressed value
-
-
-def _missing(x) -> bool:
-    if x is None or x is pd.NA or x is pd.NaT:
-        return True
-    try:
-        return bool(np.isnan(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def _decimal(x) -> Decimal:
-    """x as the decimal number it prints as (0.125 -> Decimal('0.125'), not its binary neighbour)."""
-    return x if isinstance(x, Decimal) else Decimal(repr(float(x)))
-
-
-def fmt_num(x, decimals: int = 1) -> str:
-    """A number in Danish format: thousands '.', decimal ',', halves rounded up (1607.25 -> '1.607,3')."""
-    if _missing(x):
-        return MISSING
-    d = _decimal(x).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    if d == 0:
-        d = abs(d)  # no "-0,0"
-    return f"{d:,.{decimals}f}".replace(",", "_").replace(".", ",").replace("_", ".")
-
-
-def fmt_int(n) -> str:
-    """A whole number with '.' as thousands separator (1607 -> '1.607')."""
-    return fmt_num(n, 0)
-
-
-def fmt_pct(share, decimals: int = 1) -> str:
-    """A share (0.234) as a Danish percentage ('23,4 %')."""
-    return MISSING if _missing(share) else f"{fmt_num(_decimal(share) * 100, decimals)} %"
-
-
-def fmt_pp(diff, decimals: int = 1) -> str:
-    """A difference of shares (0.052) in percentage points ('5,2 pct.-point')."""
-    return MISSING if _missing(diff) else f"{fmt_num(_decimal(diff) * 100, decimals)} pct.-point"
-
-
-def fmt_p(p) -> str:
-    """A p-value: '0,012', or '<0,001' below that."""
-    if _missing(p):
-        return MISSING
-    return "<0,001" if p < 0.001 else fmt_num(p, 3)
-
-
-def _p_relation(p) -> str:
-    """'= 0,012' or '< 0,001' for a sentence."""
-    text = fmt_p(p)
-    return f"< {text[1:]}" if text.startswith("<") else f"= {text}"
-
-
-def fmt_date(ts) -> str:
-    """A date as Danish writes it: 31.12.2021."""
-    return MISSING if _missing(ts) else pd.Timestamp(ts).strftime("%d.%m.%Y")
+# --- Danish number formats (evalkit.report.format; the counts' formats below) ------------
 
 
 def fmt_count(n, threshold: int = sup.THRESHOLD) -> str:
@@ -119,18 +71,6 @@ def fmt_share(k, n, value=None, threshold: int = sup.THRESHOLD, decimals: int = 
     if sup.share_suppressed(k, n, threshold):
         return HIDDEN
     return fmt_pct(k / n if value is None else value, decimals)
-
-
-def fmt_ci(low, high, hidden: bool = False, pct: bool = True, decimals: int = 1) -> str:
-    """A 95 % interval as '31,2-54,4 %' (or 'x' when hidden)."""
-    if hidden:
-        return HIDDEN
-    if _missing(low) or _missing(high):
-        return MISSING
-    if pct:
-        low, high = _decimal(low) * 100, _decimal(high) * 100
-    sep = " til " if low < 0 or high < 0 else "–"  # '-0,06–-0,04' would read as a range of dashes
-    return f"{fmt_num(low, decimals)}{sep}{fmt_num(high, decimals)}" + (" %" if pct else "")
 
 
 # --- what a cell displays --------------------------------------------------------

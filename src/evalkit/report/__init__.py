@@ -1,0 +1,1 @@
+"""The report layer: Danish formats, suppressed tables and figures, one module per report."""
