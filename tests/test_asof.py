@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
 from click.testing import CliRunner
 
 from evalkit.asof import as_of
@@ -24,6 +25,13 @@ from evalkit.cli import main
 from evalkit.dataset import load_dataset
 from evalkit.status import status_counts
 from conftest import write_dataset
+
+
+class _NoAliases(yaml.SafeDumper):
+    """The extract's dataset.yml without anchors (the loader refuses them)."""
+
+    def ignore_aliases(self, data):
+        return True
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -79,7 +87,7 @@ def write_extract(src: Path, dst: Path, d: str) -> dict:
     meta["extraction_date"] = day
     meta["rounds"] = {r: {"start": s["start"], "end": min(s["end"], day) if s["start"] <= day else s["end"]}
                       for r, s in meta["rounds"].items()}
-    (dst / "dataset.yml").write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
+    (dst / "dataset.yml").write_text(yaml.dump(meta, Dumper=_NoAliases, allow_unicode=True), encoding="utf-8")
     return kept
 
 

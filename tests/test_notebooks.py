@@ -167,7 +167,7 @@ def test_published_folder_holds_no_paths_no_private_data_and_literal_names(tmp_p
 
     The dataset sits in a folder whose path carries a marker; its name, a
     municipality and a team hold mathtext (`$x$`, `$\\x$`) and backslashes; another
-    municipality's name is 300 characters long. Every report is written (exit 0)
+    municipality's name is 100 characters long (the most loading takes). Every report is written (exit 0)
     with the names as literal text; no file under --out holds the marker, the
     test's temporary path or the repository's path; only the published files and
     manifest.json are there (no context cache with case rows); the run's private
@@ -177,7 +177,7 @@ def test_published_folder_holds_no_paths_no_private_data_and_literal_names(tmp_p
     private.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(private))
     marker = "PATHMARKER-7f3a"
-    odd, team, long_name = "Sø$x$by \\ $\\x$", "Team $x$ \\ $\\y$", "Lang" + "e" * 296
+    odd, team, long_name = "Sø$x$by \\ $\\x$", "Team $x$ \\ $\\y$", "Lang" + "e" * 96  # the longest name loading accepts (names.MAX_NAME_LENGTH)
     rows = []
     for j in range(12):
         flex = "2020-01-15" if j % 3 == 0 else ""

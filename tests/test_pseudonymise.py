@@ -381,11 +381,10 @@ def test_a_cpr_in_the_dataset_name_is_refused(tmp_path):
     assert err.file.endswith("dataset.yml") and "CPR" in err.rule and "010190" not in str(err)
 
 
-def test_dataset_yml_is_written_anew_without_comments_or_other_keys(tmp_path, key_file):
+def test_dataset_yml_is_written_anew_without_comments(tmp_path, key_file):
     raw = write_raw(tmp_path / "raw")
     yml = YML.format(e="2021-12-31")
-    (raw / "dataset.yml").write_text("# udtrukket af Anne Hansen\n" + yml + "kontakt: Søren Østergård\n",
-                                     encoding="utf-8")
+    (raw / "dataset.yml").write_text("# udtrukket af Anne Hansen\n" + yml, encoding="utf-8")
     pseudonymise_extract(raw, tmp_path / "out", key_file)
     written = (tmp_path / "out" / "dataset.yml").read_bytes()
     assert [n for n in _needles(KEY) if n in written] == []
@@ -393,6 +392,14 @@ def test_dataset_yml_is_written_anew_without_comments_or_other_keys(tmp_path, ke
     assert ds.name == "Udvikling i fleksjob II (test)" and ds.extraction_date == pd.Timestamp("2021-12-31")
     assert ds.rounds == {1: (pd.Timestamp("2019-04-01"), pd.Timestamp("2020-09-30")),
                          2: (pd.Timestamp("2020-10-01"), pd.Timestamp("2021-12-31"))}
+
+
+def test_a_raw_dataset_yml_with_other_keys_is_refused_without_their_values(tmp_path, key_file):
+    raw = write_raw(tmp_path / "raw")
+    (raw / "dataset.yml").write_text(YML.format(e="2021-12-31") + "kontakt: Søren Østergård\n", encoding="utf-8")
+    err = _refused(raw, tmp_path)
+    assert err.file.endswith("dataset.yml") and "kontakt" in err.rule and "Søren" not in str(err)
+    assert not (tmp_path / "out").exists()
 
 
 # --- point 15: keys -------------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def render_note(text: str, kind: str = "missing") -> Markup:
 
 
 def report_link(name: str, title: str, status: str | None) -> Markup:
-    """A report as the index lists it: a link (status "ok"), its failed notebook ("failed"), or its title."""
+    """A report as the index lists it: a link (status "ok"), "fejlede" ("failed"), or its title."""
     return ENV.get_template("links.html.j2").module.report_link(name, title, status)
 
 
