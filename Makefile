@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed
 JOBS ?= 2
 # pytest-xdist workers for make test; --dist loadfile keeps a test file on one worker (module fixtures run once)
 TEST_JOBS ?= 2
+# axe-core for the browser tests (tests/test_browser.py), from npm when npm is here
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/node/.axe-$(AXE_VERSION)
+NPM := $(shell command -v npm 2>/dev/null)
 
 .PHONY: reports test test-wheel sample benchmark clean
 
@@ -21,7 +25,11 @@ $(STAMP): pyproject.toml
 reports: $(STAMP)
 	$(BIN)/evalkit reports data/sample --out reports --jobs $(JOBS)
 
-test: $(STAMP)
+$(AXE):
+	npm install --prefix $(VENV)/node --save-exact --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+	touch $(AXE)
+
+test: $(STAMP) $(if $(NPM),$(AXE))
 	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile -m "not slow"
 
 # the wheel in a fresh virtual environment, outside the checkout (minutes: pip installs every dependency)

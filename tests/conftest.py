@@ -90,3 +90,12 @@ def typed(rows: list[dict], columns: dict) -> pd.DataFrame:
         else:
             out[col] = values.where(values.notna(), np.nan)
     return pd.DataFrame(out, columns=list(columns))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say plainly when the browser tests (tests/test_browser.py) did not run, and why."""
+    for report in terminalreporter.stats.get("skipped", []):
+        if "test_browser.py" in report.nodeid:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            terminalreporter.write_sep("=", reason.removeprefix("Skipped: "), yellow=True, bold=True)
+            return

@@ -1,0 +1,257 @@
+"""Every published report read in a real browser: WCAG 2.1 AA, self-contained, printable (issue 11).
+
+The reports of data/sample and of the small-cell dataset of
+test_suppression_everywhere are rendered once each; one headless Chromium
+(Debian's chromium and chromium-driver, driven by Selenium) opens every page
+once and records, per page:
+
+- axe-core 4.x violations for the tags wcag2a, wcag2aa, wcag21a and wcag21aa;
+- every network request the page made (the DevTools Network events of the
+  performance log): each must stay in the file (file: or data: URLs);
+- console messages of level SEVERE (script errors, failed loads);
+- the number of A4 pages Chrome's Page.printToPDF makes of it.
+
+Sanity tests feed the same checks hand-written pages that break each rule, so
+a check that finds nothing is known to be able to find something.
+
+The module is skipped, and the test summary says so (conftest.py), when no
+Chromium or chromedriver is installed (`.ci/browser` installs them) or when
+axe-core is missing (`make test` installs it with npm into .venv/node).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+AXE_JS = ROOT / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SKIP_PREFIX = "browser tests skipped"
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def _missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        return "no chromium installed (Debian: chromium and chromium-driver; .ci/browser installs them)"
+    if not AXE_JS.is_file():
+        return f"no axe-core in {AXE_JS.relative_to(ROOT)} (`make test` installs it with npm)"
+    version = json.loads((AXE_JS.parent / "package.json").read_text(encoding="utf-8"))["version"]
+    if not version.startswith("4."):
+        return f"axe-core {version} found, 4.x needed"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium not installed (test extra of pyproject.toml)"
+    return None
+
+
+if (_reason := _missing()) is not None:
+    pytest.skip(f"{SKIP_PREFIX}: {_reason}", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+
+from evalkit.reports import build_reports  # noqa: E402
+
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage"]
+A4 = {"paperWidth": 210 / 25.4, "paperHeight": 297 / 25.4}  # inches
+# Plausible printed length in A4 pages, by kind of report (measured on the sample: see the report in git log)
+PAGES = {"kommune": (4, 40), "statusrapport": (2, 60), "rundesammenligning": (2, 40), "index": (1, 10)}
+LOCAL = ("file:", "data:")
+
+RUN_AXE = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']})
+  .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                          nodes: v.nodes.map(n => n.target.join(' '))}))))
+  .catch(e => done({error: String(e)}));
+"""
+
+
+@dataclass
+class Visit:
+    """What one page did in the browser."""
+
+    violations: list[dict]
+    requests: list[str]
+    console_errors: list[str]
+    pages: int
+    page_size: tuple[float, float]  # points, of the first PDF page
+
+
+@dataclass
+class Browser:
+    driver: webdriver.Chrome
+    axe: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def visit(self, page: Path) -> Visit:
+        """Open `page`, run axe-core, print it to PDF; collect what it requested and logged."""
+        d = self.driver
+        d.get_log("performance"), d.get_log("browser")  # drain what an earlier page left
+        t0 = time.perf_counter()
+        d.get(page.as_uri())
+        d.execute_script(self.axe)
+        violations = d.execute_async_script(RUN_AXE, AXE_TAGS)
+        assert not isinstance(violations, dict), f"axe-core failed on {page.name}: {violations}"
+        pdf = base64.b64decode(d.execute_cdp_cmd("Page.printToPDF", {**A4, "printBackground": True,
+                                                                     "preferCSSPageSize": True})["data"])
+        requests = [m["params"]["request"]["url"] for m in map(_message, d.get_log("performance"))
+                    if m["method"] == "Network.requestWillBeSent"]
+        errors = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE"]
+        self.seconds[page.name] = time.perf_counter() - t0
+        return Visit(violations, requests, errors, *pdf_pages(pdf))
+
+
+def _message(entry: dict) -> dict:
+    return json.loads(entry["message"])["message"]
+
+
+def pdf_pages(pdf: bytes) -> tuple[int, tuple[float, float]]:
+    """Number of pages of a PDF Chrome wrote, and the size of the first (width, height in points)."""
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
+    box = re.search(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", pdf)
+    x0, y0, x1, y1 = map(float, box.groups())
+    return pages, (x1 - x0, y1 - y0)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One headless Chromium for the whole module, with a fresh profile and the logs the checks read."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_script_timeout(120)
+    driver.set_page_load_timeout(60)
+    driver.execute_cdp_cmd("Network.enable", {})
+    try:
+        yield Browser(driver, AXE_JS.read_text(encoding="utf-8"))
+    finally:
+        driver.quit()
+
+
+def _small_cells(folder: Path) -> Path:
+    from test_suppression_everywhere import write_small_cells_dataset
+
+    return write_small_cells_dataset(folder)
+
+
+DATASETS = {"sample": lambda folder: SAMPLE, "small-cells": _small_cells}
+
+
+@pytest.fixture(scope="module", params=sorted(DATASETS))
+def visits(request, browser, tmp_path_factory) -> dict[str, Visit]:
+    """Every report of one dataset rendered (as `evalkit reports` does) and opened once: file name -> Visit."""
+    root = tmp_path_factory.mktemp(request.param)
+    data = DATASETS[request.param](root / "data")
+    out = root / "reports"
+    assert build_reports(data, out, jobs=2, progress=False) == 0
+    municipalities = pd.read_csv(data / "cases.csv", usecols=["municipality"])["municipality"].nunique()
+    pages = sorted(out.glob("*.html"))
+    assert len(pages) == municipalities + 3, "one report per municipality, status, rounds and index"
+    t0 = time.perf_counter()
+    result = {page.name: browser.visit(page) for page in pages}
+    print(f"\n{request.param}: {len(pages)} pages in the browser in {time.perf_counter() - t0:.1f} s")
+    return result
+
+
+def kind(name: str) -> str:
+    return name.split("-")[0].removesuffix(".html")
+
+
+# --- the checks --------------------------------------------------------------------------
+
+
+def axe_failures(visits: dict[str, Visit]) -> list[str]:
+    return [f"{name}: {v['id']} ({v['impact']}: {v['help']}) at {', '.join(v['nodes'][:5])}"
+            + (f" and {len(v['nodes']) - 5} more" if len(v["nodes"]) > 5 else "")
+            for name, visit in visits.items() for v in visit.violations]
+
+
+def request_failures(visits: dict[str, Visit]) -> list[str]:
+    return [f"{name}: {url[:120]}" for name, visit in visits.items() for url in visit.requests
+            if not url.startswith(LOCAL)]
+
+
+def console_failures(visits: dict[str, Visit]) -> list[str]:
+    return [f"{name}: {message[:300]}" for name, visit in visits.items() for message in visit.console_errors]
+
+
+def print_failures(visits: dict[str, Visit]) -> list[str]:
+    out = []
+    for name, visit in visits.items():
+        low, high = PAGES[kind(name)]
+        if not low <= visit.pages <= high:
+            out.append(f"{name}: {visit.pages} pages, expected {low}-{high}")
+        if not all(abs(a - b) < 2 for a, b in zip(visit.page_size, (595.28, 841.89))):
+            out.append(f"{name}: page size {visit.page_size} pt, not A4")
+    return out
+
+
+def test_no_accessibility_violations(visits):
+    failures = axe_failures(visits)
+    assert not failures, f"axe-core {AXE_TAGS}: {len(failures)} violations\n" + "\n".join(failures)
+
+
+def test_no_request_leaves_the_file(visits):
+    assert all(v.requests for v in visits.values()), "every page at least requests itself"
+    failures = request_failures(visits)
+    assert not failures, "requests beyond the file:\n" + "\n".join(failures)
+
+
+def test_no_console_error(visits):
+    failures = console_failures(visits)
+    assert not failures, "console errors:\n" + "\n".join(failures)
+
+
+def test_prints_to_a_plausible_number_of_a4_pages(visits):
+    failures = print_failures(visits)
+    assert not failures, "\n".join(failures)
+
+
+# --- the checks can fail ---------------------------------------------------------------------
+
+BAD_PAGE = """<!DOCTYPE html>
+<html><head><title>x</title></head><body>
+<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==">
+<div style="overflow-x:auto;width:100px"><table><tr><td style="white-space:nowrap">{wide}</td></tr></table></div>
+<img alt="ekstern" src="https://example.invalid/x.png">
+<script>console.error("evalkit sanity error")</script>
+</body></html>
+"""
+
+
+def test_checks_find_what_they_look_for(browser, tmp_path):
+    page = tmp_path / "kommune-bad.html"
+    page.write_text(BAD_PAGE.replace("{wide}", "bred tabel " * 60), encoding="utf-8")
+    visit = {page.name: browser.visit(page)}
+    rules = {v["id"] for v in visit[page.name].violations}
+    assert {"html-has-lang", "image-alt", "scrollable-region-focusable"} <= rules
+    assert any("example.invalid" in f for f in request_failures(visit))
+    assert any("evalkit sanity error" in f for f in console_failures(visit))
+    assert visit[page.name].pages == 1 and print_failures(visit) == [f"{page.name}: 1 pages, expected 4-40"]
+
+
+def test_pdf_page_count_reads_chromes_pdf(browser, tmp_path):
+    page = tmp_path / "three.html"
+    page.write_text('<!DOCTYPE html><html lang="da"><head><title>t</title></head><body>'
+                    + '<p style="break-after: page">side</p>' * 3 + "</body></html>", encoding="utf-8")
+    visit = browser.visit(page)
+    assert visit.pages == 3 and visit.violations == [] and visit.console_errors == []
