@@ -9,7 +9,9 @@ once and records, per page:
 - every network request the page made (the DevTools Network events of the
   performance log): each must stay in the file (file: or data: URLs);
 - console messages of level SEVERE (script errors, failed loads);
-- the number of A4 pages Chrome's Page.printToPDF makes of it.
+- the number of A4 pages Chrome's Page.printToPDF makes of it, and the tables
+  wider than an A4 page's text (laid out for print at that width): they would
+  be cut at the right edge.
 
 Sanity tests feed the same checks hand-written pages that break each rule, so
 a check that finds nothing is known to be able to find something.
@@ -60,17 +62,19 @@ def _missing() -> str | None:
 if (_reason := _missing()) is not None:
     pytest.skip(f"{SKIP_PREFIX}: {_reason}", allow_module_level=True)
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
-from evalkit.reports import build_reports  # noqa: E402
+from evalkit.reports import build_reports
 
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage"]
 A4 = {"paperWidth": 210 / 25.4, "paperHeight": 297 / 25.4}  # inches
-# Plausible printed length in A4 pages, by kind of report (measured on the sample: see the report in git log)
-PAGES = {"kommune": (4, 40), "statusrapport": (2, 60), "rundesammenligning": (2, 40), "index": (1, 10)}
+A4_TEXT_PX = round((210 - 2 * 14) / 25.4 * 96)  # width of the text on A4 with report.css's @page margins
+# Plausible printed length in A4 pages, by kind of report. Measured: 5 (municipality), 6 (status),
+# 3 (rounds) and 1 (index) on the sample; the same or fewer on the small-cell dataset.
+PAGES = {"kommune": (3, 15), "statusrapport": (3, 30), "rundesammenligning": (2, 12), "index": (1, 4)}
 LOCAL = ("file:", "data:")
 
 RUN_AXE = """
@@ -79,6 +83,11 @@ axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['
   .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                                           nodes: v.nodes.map(n => n.target.join(' '))}))))
   .catch(e => done({error: String(e)}));
+"""
+WIDER_THAN_PAGE = """
+const width = document.documentElement.clientWidth;
+return [...document.querySelectorAll('table')].filter(t => t.getBoundingClientRect().right > width + 1)
+  .map(t => (t.caption ? t.caption.textContent : t.rows[0].textContent).slice(0, 60));
 """
 
 
@@ -89,6 +98,7 @@ class Visit:
     violations: list[dict]
     requests: list[str]
     console_errors: list[str]
+    cut_tables: list[str]  # caption (or first row) of the tables wider than the text of an A4 page
     pages: int
     page_size: tuple[float, float]  # points, of the first PDF page
 
@@ -108,13 +118,19 @@ class Browser:
         d.execute_script(self.axe)
         violations = d.execute_async_script(RUN_AXE, AXE_TAGS)
         assert not isinstance(violations, dict), f"axe-core failed on {page.name}: {violations}"
+        d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                          {"width": A4_TEXT_PX, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
+        cut = d.execute_script(WIDER_THAN_PAGE)
+        d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
         pdf = base64.b64decode(d.execute_cdp_cmd("Page.printToPDF", {**A4, "printBackground": True,
                                                                      "preferCSSPageSize": True})["data"])
         requests = [m["params"]["request"]["url"] for m in map(_message, d.get_log("performance"))
                     if m["method"] == "Network.requestWillBeSent"]
         errors = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE"]
         self.seconds[page.name] = time.perf_counter() - t0
-        return Visit(violations, requests, errors, *pdf_pages(pdf))
+        return Visit(violations, requests, errors, cut, *pdf_pages(pdf))
 
 
 def _message(entry: dict) -> dict:
@@ -168,7 +184,9 @@ def visits(request, browser, tmp_path_factory) -> dict[str, Visit]:
     assert len(pages) == municipalities + 3, "one report per municipality, status, rounds and index"
     t0 = time.perf_counter()
     result = {page.name: browser.visit(page) for page in pages}
-    print(f"\n{request.param}: {len(pages)} pages in the browser in {time.perf_counter() - t0:.1f} s")
+    lengths = {k: sorted({v.pages for name, v in result.items() if kind(name) == k}) for k in PAGES}
+    print(f"\n{request.param}: {len(pages)} pages in the browser in {time.perf_counter() - t0:.1f} s; "
+          f"A4 pages by kind: {lengths}")
     return result
 
 
@@ -179,9 +197,16 @@ def kind(name: str) -> str:
 # --- the checks --------------------------------------------------------------------------
 
 
+def _short(selector: str) -> str:
+    """'#cell-id\\=x-04 > .output_wrapper > ... > .ek-scroll' -> '#cell-id=x-04 … .ek-scroll'."""
+    parts = selector.replace("\\", "").split(" > ")
+    return parts[0] if len(parts) == 1 else f"{parts[0]} … {parts[-1]}"
+
+
 def axe_failures(visits: dict[str, Visit]) -> list[str]:
-    return [f"{name}: {v['id']} ({v['impact']}: {v['help']}) at {', '.join(v['nodes'][:5])}"
-            + (f" and {len(v['nodes']) - 5} more" if len(v["nodes"]) > 5 else "")
+    """One line per page and rule: rule id, impact, help text and (up to 5) elements."""
+    return [f"{name}: {v['id']} ({v['impact']}: {v['help']}), {len(v['nodes'])} elements: "
+            + ", ".join(map(_short, v["nodes"][:5])) + (" …" if len(v["nodes"]) > 5 else "")
             for name, visit in visits.items() for v in visit.violations]
 
 
@@ -202,6 +227,7 @@ def print_failures(visits: dict[str, Visit]) -> list[str]:
             out.append(f"{name}: {visit.pages} pages, expected {low}-{high}")
         if not all(abs(a - b) < 2 for a, b in zip(visit.page_size, (595.28, 841.89))):
             out.append(f"{name}: page size {visit.page_size} pt, not A4")
+        out += [f"{name}: table wider than the page, cut in print: {caption}" for caption in visit.cut_tables]
     return out
 
 
@@ -246,7 +272,8 @@ def test_checks_find_what_they_look_for(browser, tmp_path):
     assert {"html-has-lang", "image-alt", "scrollable-region-focusable"} <= rules
     assert any("example.invalid" in f for f in request_failures(visit))
     assert any("evalkit sanity error" in f for f in console_failures(visit))
-    assert visit[page.name].pages == 1 and print_failures(visit) == [f"{page.name}: 1 pages, expected 4-40"]
+    assert visit[page.name].pages == 1 and print_failures(visit) == [
+        f"{page.name}: 1 pages, expected 3-15", f"{page.name}: table wider than the page, cut in print: {('bred tabel ' * 6)[:60]}"]
 
 
 def test_pdf_page_count_reads_chromes_pdf(browser, tmp_path):
