@@ -28,7 +28,7 @@ import json
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -106,14 +106,13 @@ class Visit:
 @dataclass
 class Browser:
     driver: webdriver.Chrome
-    axe: str
-    seconds: dict[str, float] = field(default_factory=dict)
+    axe: str  # axe.min.js
 
     def visit(self, page: Path) -> Visit:
         """Open `page`, run axe-core, print it to PDF; collect what it requested and logged."""
         d = self.driver
-        d.get_log("performance"), d.get_log("browser")  # drain what an earlier page left
-        t0 = time.perf_counter()
+        for log in ("performance", "browser"):
+            d.get_log(log)  # drain what an earlier page left
         d.get(page.as_uri())
         d.execute_script(self.axe)
         violations = d.execute_async_script(RUN_AXE, AXE_TAGS)
@@ -129,7 +128,6 @@ class Browser:
         requests = [m["params"]["request"]["url"] for m in map(_message, d.get_log("performance"))
                     if m["method"] == "Network.requestWillBeSent"]
         errors = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE"]
-        self.seconds[page.name] = time.perf_counter() - t0
         return Visit(violations, requests, errors, cut, *pdf_pages(pdf))
 
 
