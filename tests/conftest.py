@@ -99,3 +99,17 @@ def pytest_terminal_summary(terminalreporter):
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             terminalreporter.write_sep("=", reason.removeprefix("Skipped: "), yellow=True, bold=True)
             return
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Every test (and every evalkit it starts) caches in a folder of the session, never in the user's."""
+    import os
+
+    previous = os.environ.get("EVALKIT_CACHE_DIR")
+    os.environ["EVALKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("evalkit-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("EVALKIT_CACHE_DIR", None)
+    else:
+        os.environ["EVALKIT_CACHE_DIR"] = previous

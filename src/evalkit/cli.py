@@ -4,7 +4,12 @@ Exit codes: 0 success, 2 bad input (message on stderr, nothing written),
 1 when some report failed. A file or folder the system refuses (unwritable or
 impossible --out, unreadable file) is bad input too: exit 2 naming the path,
 never a traceback. Heavy modules are imported inside each command so that
-`evalkit --help` and `evalkit capacity` start fast.
+`evalkit --help` and `evalkit capacity` start fast, and `evalkit validate` and
+`evalkit capacity` never import statsmodels, matplotlib, papermill, nbconvert or
+lifelines (tests/test_cache.py checks it).
+
+validate, indicators, series and reports keep the validated dataset and their
+results in the user's cache (evalkit.cache); `--no-cache` bypasses it.
 """
 
 from __future__ import annotations
@@ -53,13 +58,19 @@ def sample(out: Path, scale: str, seed: int | None):
     click.echo(summary)
 
 
+_no_cache = click.option("--no-cache", "no_cache", is_flag=True,
+                         help="Neither read nor write evalkit's cache (see `evalkit cache`).")
+
+
 @main.command()
 @click.argument("data", type=click.Path(path_type=Path))
-def validate(data: Path):
+@_no_cache
+def validate(data: Path, no_cache: bool):
     """Check a dataset folder against the data contract and summarise it."""
-    from evalkit.dataset import load_dataset, summarise
+    from evalkit.cache import load_dataset
+    from evalkit.dataset import summarise
 
-    click.echo(summarise(load_dataset(data)))
+    click.echo(summarise(load_dataset(data, cache=not no_cache)))
 
 
 @main.command()
@@ -70,17 +81,16 @@ def validate(data: Path):
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Every figure as if the data had been extracted on this date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (not suppressed).")
-def indicators(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_of, as_json: bool):
+@_no_cache
+def indicators(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_of, as_json: bool,
+               no_cache: bool):
     """Compute every indicator of SPEC section 3."""
-    from evalkit.asof import indicators_as_of
-    from evalkit.dataset import load_dataset
-    from evalkit.indicators import compute_indicators, format_indicators
+    from evalkit.cache import compute_indicators, load_dataset
+    from evalkit.indicators import format_indicators
 
-    ds = load_dataset(data)
-    if as_of is not None:
-        result = indicators_as_of(ds, as_of, municipality=municipality, round_=round_, targets_file=targets)
-    else:
-        result = compute_indicators(ds, municipality=municipality, round_=round_, targets_file=targets)
+    ds = load_dataset(data, cache=not no_cache)
+    result = compute_indicators(ds, municipality=municipality, round_=round_, targets_file=targets, as_of=as_of,
+                                cache=not no_cache)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True, indent=2))
     else:
@@ -94,14 +104,17 @@ def indicators(data: Path, municipality: str | None, round_: int | None, targets
 @click.option("--targets", type=click.Path(path_type=Path), default=None, help="YAML file overriding the shipped targets.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (not suppressed).")
 @click.option("--csv", "as_csv", is_flag=True, help="Print a tidy CSV: scope, period, measure, value, ci_low, ci_high, n, reason.")
-def series(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_json: bool, as_csv: bool):
+@_no_cache
+def series(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_json: bool, as_csv: bool,
+           no_cache: bool):
     """Monthly stocks and flows and quarterly success criteria (SPEC section 7)."""
-    from evalkit.dataset import load_dataset
-    from evalkit.series import compute_series, format_series, series_table
+    from evalkit.cache import compute_series, load_dataset
+    from evalkit.series import format_series, series_table
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv exclude each other")
-    result = compute_series(load_dataset(data), municipality=municipality, round_=round_, targets_file=targets)
+    result = compute_series(load_dataset(data, cache=not no_cache), municipality=municipality, round_=round_,
+                            targets_file=targets, cache=not no_cache)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     elif as_csv:
@@ -135,11 +148,41 @@ def capacity(citizens: int, days: float, weeks: float, share: str, as_json: bool
 @click.option("--jobs", type=int, default=2, show_default=True, help="Notebooks run in parallel.")
 @click.option("--targets", type=click.Path(path_type=Path), default=None, help="YAML file overriding the shipped targets.")
 @click.option("--force", is_flag=True, help="Regenerate every report, even unchanged ones.")
-def reports(data: Path, out: Path, municipalities: tuple[str, ...], jobs: int, targets: Path | None, force: bool):
+@_no_cache
+def reports(data: Path, out: Path, municipalities: tuple[str, ...], jobs: int, targets: Path | None, force: bool,
+            no_cache: bool):
     """Write the HTML reports: one per municipality, status report, round comparison, index."""
     from evalkit.reports import build_reports
 
-    sys.exit(build_reports(data, out, municipalities=list(municipalities), jobs=jobs, targets_file=targets, force=force))
+    sys.exit(build_reports(data, out, municipalities=list(municipalities), jobs=jobs, targets_file=targets, force=force,
+                           cache=not no_cache))
+
+
+@main.group()
+def cache():
+    """evalkit's cache of validated datasets and computed results ($EVALKIT_CACHE_DIR, else the user's
+    cache folder, e.g. ~/.cache/evalkit)."""
+
+
+@cache.command("clear")
+def cache_clear():
+    """Remove every entry of the cache."""
+    from evalkit.cache import clear
+
+    root, n = clear()
+    click.echo(f"evalkit cache: {n} entries removed from {root}")
+
+
+@cache.command("info")
+def cache_info():
+    """Where the cache is, its entries and their size."""
+    from evalkit.cache import Cache
+
+    store = Cache()
+    entries = store.entries() if store.root.is_dir() else []
+    size = sum(e[1] for e in entries)
+    click.echo(f"evalkit cache: {store.root}\n{len(entries)} entries, {size / 2**20:.1f} MiB "
+               f"(at most {store.max_bytes / 2**20:.0f} MiB, least recently used removed first)")
 
 
 @main.command()

@@ -173,6 +173,22 @@ def _input_hash(files: dict[str, bytes]) -> str:
     return h.hexdigest()
 
 
+def input_fingerprint(path) -> str:
+    """The `input_hash` that `load_dataset(path)` gives the dataset, from the files' bytes alone
+    (nothing parsed or checked): the key of the dataset cache (evalkit.cache). InputError when a
+    file cannot be read, as in `load_dataset`."""
+    folder = Path(path)
+    if not _is_dir(folder):
+        raise InputError(str(folder), "not a dataset folder (expected a folder with dataset.yml and cases)")
+    yml = folder / "dataset.yml"
+    if not yml.exists() and not yml.is_symlink():
+        raise InputError(str(yml), "missing dataset.yml")
+    files = {"dataset.yml": read_input(yml, limit=YML_MAX_BYTES)}
+    for table_path in _table_files(folder).values():
+        files[table_path.name] = read_input(table_path)
+    return _input_hash(files)
+
+
 # --------------------------------------------------------------------------- dataset.yml
 
 

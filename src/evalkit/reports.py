@@ -158,16 +158,7 @@ def _sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _code_hash(root: Path = Path(__file__).parent) -> str:
-    """Hash of evalkit's own source, settings and templates, subpackages included: a report is redone
-    when the code changes."""
-    h = hashlib.sha256()
-    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-             and (p.suffix in (".py", ".yml") or "templates" in p.relative_to(root).parts)]
-    for path in sorted(files):
-        h.update(path.relative_to(root).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+_code_hash = evalkit.code_hash  # (defined in evalkit/__init__.py: the cache uses it too)
 
 
 # --- jobs and the manifest ---------------------------------------------------
@@ -667,6 +658,7 @@ def build_reports(
     notebook_dir=None,
     threshold: int | None = None,
     progress: bool | None = None,
+    cache=True,
 ) -> int:
     """Write every report of `data` into `out`; returns the exit code (0, or 1 when a report failed).
 
@@ -674,16 +666,17 @@ def build_reports(
     cannot be written) raises InputError before anything is created. `notebook_dir`
     replaces notebooks (tests use it for notebooks that fail on purpose);
     `threshold` is the suppression threshold (default suppression.THRESHOLD);
-    `progress` shows a progress bar (default: when stderr is a terminal).
+    `progress` shows a progress bar (default: when stderr is a terminal); `cache` (evalkit.cache: True
+    for the user's cache, False for none) holds the validated dataset and the indicators.
     """
+    from evalkit.cache import load_dataset
     from evalkit.criteria import load_targets
-    from evalkit.dataset import load_dataset
     from evalkit.suppression import THRESHOLD
 
     t0 = time.perf_counter()
     data, out = Path(data), Path(out)
     # 1. validate everything before creating anything
-    ds = load_dataset(data)
+    ds = load_dataset(data, cache=cache)
     chosen = _check_request(ds, municipalities)
     load_targets(targets_file)
     try:
@@ -722,11 +715,11 @@ def build_reports(
         return _summary(out, {}, skipped, t0)  # nothing changed: no context to compute, no kernel to start
     with _PrivateFolder() as work:
         return _run(ds, out, work, plan, todo, skipped, manifest, targets_file, jobs, threshold, progress, t0,
-                    index_salt)
+                    index_salt, cache)
 
 
 def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file, jobs, threshold, progress,
-         t0, index_salt) -> int:
+         t0, index_salt, cache=True) -> int:
     """Compute the context, run the notebooks of `todo`, write the index; the exit code."""
     from tqdm import tqdm
 
@@ -773,7 +766,12 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         pool = KernelPool(max(1, min(int(jobs or 1), len(todo))),
                           env={**os.environ, views.CONTEXT_KEY_ENV: key.hex()})
     try:
-        ctx = views.build_context(ds, targets_file=targets_file)
+        from evalkit import cache as _cache
+
+        cached = _cache.lookup_all(ds, targets_file, cache)  # compute_all's indicators, when cached
+        ctx = views.build_context(ds, targets_file=targets_file, cached_indicators=cached)
+        if cached is None:
+            _cache.store_all(ds, ctx["indicators"], targets_file, cache)
         views.write_context(context_file, ctx, key)
         if pool is not None:
             ordered = sorted(todo, key=lambda j: -j.weight)

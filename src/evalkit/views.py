@@ -336,13 +336,14 @@ def _cox(ds, sdata: pd.DataFrame) -> dict:
             "n": table.attrs.get("n"), "events": table.attrs.get("events")}
 
 
-def build_context(ds, targets_file=None, municipalities: list[str] | None = None) -> dict:
+def build_context(ds, targets_file=None, municipalities: list[str] | None = None, cached_indicators=None) -> dict:
     """Every indicator and every frame the three report notebooks show, computed once.
 
     Plain data (dicts, frames and survival summaries), so it pickles: the report
     runner writes it once and each notebook loads it (`report_context`).
     `municipalities` limits the per-municipality parts to those (a notebook run
     by hand for one municipality); the project and round parts are always there.
+    `cached_indicators`: `compute_all(ds, targets_file)` when the caller has it (the runner's cache).
     """
     from evalkit.criteria import load_targets
     from evalkit.indicators import case_facts, compute_all, compute_indicators
@@ -356,7 +357,7 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
     # per-case survival, progression and regression rows with caseloads, computed once
     facts = case_facts(ds)
     if municipalities is None:
-        all_indicators = compute_all(ds, targets_file=targets_file, facts=facts)
+        all_indicators = cached_indicators or compute_all(ds, targets_file=targets_file, facts=facts)
     else:  # the parts one report needs, without every other municipality
         all_indicators = {
             "project": compute_indicators(ds, targets_file=targets_file),

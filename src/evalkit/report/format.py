@@ -11,9 +11,9 @@ A value that is missing (None, NaN, NaT, pd.NA) is written as MISSING.
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
-import pandas as pd
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import NumberPattern, format_decimal, parse_pattern
@@ -27,7 +27,10 @@ HIDDEN = "x"  # suppressed value
 
 def is_missing(x) -> bool:
     """True for None, NaN, NaT and pd.NA."""
-    if x is None or x is pd.NA or x is pd.NaT:
+    if x is None:
+        return True
+    pd = sys.modules.get("pandas")  # not imported here: `evalkit capacity` starts without pandas
+    if pd is not None and (x is pd.NA or x is pd.NaT):  # (without pandas loaded, x is neither)
         return True
     try:
         return bool(np.isnan(x))
@@ -81,6 +84,8 @@ def p_relation(p) -> str:
 
 def fmt_date(ts) -> str:
     """A date as Danish writes it: 31.12.2021."""
+    import pandas as pd
+
     return MISSING if is_missing(ts) else format_date(pd.Timestamp(ts).date(), "dd.MM.yyyy", locale=LOCALE)
 
 
