@@ -321,7 +321,7 @@ def test_a_planted_entry_is_never_used(tmp_path, store, monkeypatch, capsys):
 def test_a_loose_secret_key_or_cache_folder_is_not_trusted(tmp_path, monkeypatch, capsys):
     folder = write_dataset(tmp_path / "data")
     store = Cache(tmp_path / "cache")
-    _, entry = _stored_dataset(tmp_path / "a", store)
+    _stored_dataset(tmp_path / "a", store)
     os.chmod(store.root / SECRET, 0o644)  # someone else may have read it: a new key, old entries fail
     again = Cache(store.root)
     _loads_afresh(tmp_path / "a" / "data", again, monkeypatch)
@@ -346,7 +346,7 @@ def test_the_folder_keeps_to_its_size_bound_least_recently_used_first(tmp_path):
         store.put("t", key, {"a.json": b"x" * 1000}, {})
         os.utime(store.root / f"t-{key}", (1000 + i, 1000 + i))
         if i == 0:  # room for two entries and a half (an entry: its file and its metadata)
-            (name, size, _), = store.entries()
+            ((_, size, _),) = store.entries()
             store.max_bytes = int(size * 2.5)
     assert [p.name for p in entries(store)] == [f"t-{k}" for k in keys[1:3]]  # the oldest went
     assert store.get("t", keys[1]) is not None  # used now: the newest
@@ -396,7 +396,7 @@ HEAVY = ("statsmodels", "matplotlib", "papermill", "nbconvert", "lifelines")
 def _imported(args: list[str], env: dict) -> tuple[set[str], str]:
     """The top-level modules an `evalkit ARGS` process imports (python -X importtime), and its output."""
     code = "import sys; from evalkit.cli import main; main(sys.argv[1:])"
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code, *args], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code, *args], capture_output=True, text=True, check=False,
                           env={**os.environ, **env}, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     names = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in proc.stderr.splitlines()

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 from pathlib import Path
 
 import evalkit
@@ -90,6 +89,7 @@ def from_json_bytes(data: bytes):
 def frame_to_parquet(frame) -> tuple[bytes, dict]:
     """A frame with a 0..n-1 index as Parquet bytes, and what `frame_from_parquet` needs to restore it
     exactly: each column's dtype and how its missing text values are written (NaN or None)."""
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -102,18 +102,26 @@ def frame_to_parquet(frame) -> tuple[bytes, dict]:
             raise TypeError("only frames with text column names are cached")
         col = frame[name]
         missing = None
-        if col.dtype == object:
-            gaps = col[col.isna()]
-            kinds = {"none" if v is None else "nan" if isinstance(v, float) and math.isnan(v) else "other"
-                     for v in gaps}
-            if len(kinds) > 1 or "other" in kinds:
-                raise TypeError(f"column {name}: mixed missing values")
-            missing = kinds.pop() if kinds else None
-            if not all(type(v) is str for v in col[col.notna()]):
-                raise TypeError(f"column {name}: not only text")
+        if col.dtype == object:  # text: pyarrow refuses anything else below; missing values all NaN or all None
+            values = col.to_numpy()
+            gaps = col.isna().to_numpy()
+            nones = np.equal(values, None)
+            nans = gaps & ~nones
+            if nones.any() and nans.any():
+                raise TypeError(f"column {name}: both None and NaN")
+            if nans.any() and not all(isinstance(v, float) for v in values[nans]):
+                raise TypeError(f"column {name}: a missing value that is not NaN")
+            missing = "none" if nones.any() else "nan" if nans.any() else None
         columns.append([name, str(col.dtype), missing])
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, ValueError) as err:
+        raise TypeError(f"not a frame of plain columns ({type(err).__name__})") from None
+    for field in table.schema:
+        if frame[field.name].dtype == object and not (pa.types.is_string(field.type) or pa.types.is_null(field.type)):
+            raise TypeError(f"column {field.name}: not only text")
     buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buf)
+    pq.write_table(table, buf)
     return buf.getvalue(), {"columns": columns, "rows": len(frame)}
 
 

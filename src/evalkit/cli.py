@@ -86,14 +86,15 @@ def indicators(data: Path, municipality: str | None, round_: int | None, targets
                no_cache: bool):
     """Compute every indicator of SPEC section 3."""
     from evalkit.cache import compute_indicators, load_dataset
-    from evalkit.indicators import format_indicators
 
     ds = load_dataset(data, cache=not no_cache)
     result = compute_indicators(ds, municipality=municipality, round_=round_, targets_file=targets, as_of=as_of,
                                 cache=not no_cache)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True, indent=2))
-    else:
+    else:  # (imported here: with a warm cache, --json imports no statistics at all)
+        from evalkit.indicators import format_indicators
+
         click.echo(format_indicators(result))
 
 
@@ -109,7 +110,6 @@ def series(data: Path, municipality: str | None, round_: int | None, targets: Pa
            no_cache: bool):
     """Monthly stocks and flows and quarterly success criteria (SPEC section 7)."""
     from evalkit.cache import compute_series, load_dataset
-    from evalkit.series import format_series, series_table
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv exclude each other")
@@ -118,8 +118,12 @@ def series(data: Path, municipality: str | None, round_: int | None, targets: Pa
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     elif as_csv:
+        from evalkit.series import series_table
+
         click.echo(series_table(result).to_csv(index=False, lineterminator="\n"), nl=False)
     else:
+        from evalkit.series import format_series
+
         click.echo(format_series(result))
 
 
