@@ -32,7 +32,7 @@ import json
 from pathlib import Path
 
 import evalkit
-from evalkit.cache_store import FORMAT, Cache, CacheError, _note, _remove
+from evalkit.cache_store import FORMAT, Cache, CacheError, _note, _remove, default_dir
 
 TABLES = ("cases", "hours", "contacts", "goals")
 
@@ -163,10 +163,16 @@ def _targets_hash(targets_file) -> str | None:
     return None if targets_file is None else hashlib.sha256(Path(targets_file).read_bytes()).hexdigest()
 
 
+_OPENED: dict[Path, Cache] = {}
+
+
 def _cache(cache) -> Cache | None:
     """A Cache from `cache`: True (the default folder), False/None (no cache), a Cache or a folder."""
-    if cache is True:
-        return Cache()
+    if cache is True:  # one per folder and process: checked, and its key read, once
+        root = default_dir()
+        if root not in _OPENED:
+            _OPENED[root] = Cache(root)
+        return _OPENED[root]
     if not cache:
         return None
     return cache if isinstance(cache, Cache) else Cache(cache)

@@ -116,6 +116,9 @@ class Cache:
         return self._usable
 
     def _open(self) -> bool:
+        if not hasattr(os, "getuid") or not hasattr(os, "O_NOFOLLOW"):
+            _note("not used: this system has no POSIX file owners and modes to keep it private")
+            return False
         root = self.root
         if not os.path.lexists(root):
             root.parent.mkdir(parents=True, exist_ok=True)
