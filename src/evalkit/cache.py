@@ -127,20 +127,26 @@ def frame_to_parquet(frame) -> tuple[bytes, dict]:
 
 def frame_from_parquet(data: bytes, info: dict):
     import numpy as np
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    frame = pq.read_table(pa.BufferReader(data)).to_pandas()
+    text = [name for name, dtype, _ in info["columns"] if dtype == "object"]
+    # text read as categories and then expanded: each distinct value becomes a Python str once, not once a row
+    frame = pq.read_table(pa.BufferReader(data), read_dictionary=text).to_pandas()
     names = [c[0] for c in info["columns"]]
     if list(frame.columns) != names or len(frame) != info["rows"]:
         raise CacheError("a table's columns or rows differ from its metadata")
     for name, dtype, missing in info["columns"]:
         if dtype == "object":
             col = frame[name]
-            if col.dtype != object:  # a column without a single value comes back as float or null
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                gaps = col.cat.codes.to_numpy() < 0
+                col = col.astype(object)  # missing values become NaN
+            else:  # a column without a single value (null): missing values are None
                 col = col.astype(object)
-            gaps = col.isna()
-            if missing is not None and gaps.any():  # pyarrow gives None: put back what was there
+                gaps = col.isna().to_numpy()
+            if missing is not None and gaps.any():  # put back what was there
                 col = col.where(~gaps, np.nan if missing == "nan" else None)
             frame[name] = col
         elif str(frame[name].dtype) != dtype:
