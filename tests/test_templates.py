@@ -18,10 +18,17 @@ from bs4 import BeautifulSoup
 from test_reports import three_municipalities
 
 import evalkit
-from evalkit import views
-from evalkit.dataset import load_dataset
+from evalkit.data.dataset import load_dataset
 from evalkit.report import html
-from evalkit.reports import notebook_to_html
+from evalkit.report.blocks import Markup, Note, Section, Table
+from evalkit.report.cells import met_text
+from evalkit.report.context import build_context
+from evalkit.report.format import fmt_date
+from evalkit.report.index import index_page
+from evalkit.report.municipality import MunicipalityReport
+from evalkit.report.round_comparison import RoundComparison
+from evalkit.report.status_report import StatusReport
+from evalkit.runner.export import notebook_to_html
 
 
 def document(page: str) -> str:
@@ -37,36 +44,36 @@ def ctx(tmp_path_factory):
     folder = three_municipalities(tmp_path_factory.mktemp("templates") / "data")
     with open(folder / "cases.csv", "a", encoding="utf-8") as fh:  # a name that needs escaping
         fh.write("Q1,Ærø & \"Sø\" <by>,1,W9,ledighedsydelse,2019-05-01,2019-03-01,,,,K,40-49\n")
-    return views.build_context(load_dataset(folder))
+    return build_context(load_dataset(folder))
 
 
 def tables(out):
     """The Tables of a section's output (a Section holds several)."""
-    if isinstance(out, views.Table):
+    if isinstance(out, Table):
         return [out]
-    if isinstance(out, views.Section):
+    if isinstance(out, Section):
         return [t for part in out.parts for t in tables(part)]
     return []
 
 
-def every_table(ctx) -> list[views.Table]:
+def every_table(ctx) -> list[Table]:
     found = []
     for m in ctx["municipalities"]:
-        report = views.MunicipalityReport(ctx, m)
+        report = MunicipalityReport(ctx, m)
         for name in ("key_figures", "criteria", "status", "survival_table", "hours_table", "caseload_table",
                      "follow_up", "capacity", "goals_table"):
             found += tables(getattr(report, name)())
-    status = views.StatusReport(ctx)
+    status = StatusReport(ctx)
     found += tables(status.status_table()) + tables(status.criteria_table())
-    rounds = views.RoundComparison(ctx)
+    rounds = RoundComparison(ctx)
     for name in ("overview", "logrank_table", "cox_table", "criteria_differences", "hours_table"):
         found += tables(getattr(rounds, name)())
     return found
 
 
-def render(table: views.Table) -> str:
+def render(table: Table) -> str:
     """The table through the template; views' Markup (already HTML) handed over as markupsafe's."""
-    frame = table.frame.map(lambda v: markupsafe.Markup(v) if isinstance(v, views.Markup) else v)
+    frame = table.frame.map(lambda v: markupsafe.Markup(v) if isinstance(v, Markup) else v)
     return html.render_table(frame, table.title, table.note, total_rows=table.total_rows,
                              highlight_rows=table.highlight_rows, count_cols=table.count_cols,
                              count_rows=table.count_rows, total_cols=table.total_cols)
@@ -85,9 +92,9 @@ def test_table_markup_with_every_kind_of_cell():
     import pandas as pd
 
     frame = pd.DataFrame({"Kommune": ["A<b", "Projektet i alt"], "Antal": ["1.607", "<5"], "I alt": ["x", "–"],
-                          "Vurdering": [views.met_text(True), "Kan 'ikke' vurderes"],
+                          "Vurdering": [met_text(True), "Kan 'ikke' vurderes"],
                           "Andel (95 % CI)": ["23,4 % (20,1–27,0 %)", "x"]})
-    table = views.Table(frame, title="Titel & co", note="Note <5", total_rows=[1], highlight_rows=[0, 1],
+    table = Table(frame, title="Titel & co", note="Note <5", total_rows=[1], highlight_rows=[0, 1],
                         count_cols=["Antal"], count_rows=[0], total_cols=["I alt"])
     new = render(table)
     assert document(new) == document(table._repr_html_())
@@ -98,7 +105,7 @@ def test_table_markup_with_every_kind_of_cell():
 
 def test_notes():
     for text, kind in (("For få borgere (<5) & ingen kurve", "missing"), ("Ikke vist: 'Ærø'", "note")):
-        assert document(html.render_note(text, kind)) == document(views.Note(text, kind)._repr_html_())
+        assert document(html.render_note(text, kind)) == document(Note(text, kind)._repr_html_())
 
 
 def test_index_page_in_the_report_frame(ctx):
@@ -108,10 +115,10 @@ def test_index_page_in_the_report_frame(ctx):
     listed += [(f"kommune-{i}", "municipality", m, f"Kommunerapport: {m}") for i, m in enumerate(municipalities)]
     entries = {"statusrapport": {"status": "ok"}, "rundesammenligning": {"status": "failed"},
                "kommune-0": {"status": "ok"}, "kommune-1": {"status": "failed"}}
-    old = views.index_page(ctx, listed, entries)
+    old = index_page(ctx, listed, entries)
     table = re.search(r"<h2>Kommunerapporter og succeskriterier</h2>\n(.*)\n</main>", old, re.DOTALL).group(1)
     meta = ctx["meta"]
-    new = html.render_index(meta["name"], views.fmt_date(meta["extraction_date"]), evalkit.__version__,
+    new = html.render_index(meta["name"], fmt_date(meta["extraction_date"]), evalkit.__version__,
                             meta["input_hash"], [{"name": n, "title": t, "status": entries.get(n, {}).get("status")}
                                                  for n, kind, _, t in listed if kind in ("status", "rounds")], table)
     assert document(new) == document(old)

@@ -47,7 +47,7 @@ def main():
 @click.option("--seed", type=int, default=None, help="Random seed (default: the committed sample's seed).")
 def sample(out: Path, scale: str, seed: int | None):
     """Generate a realistic synthetic dataset."""
-    from evalkit.sample import DEFAULT_SEED, write_sample
+    from evalkit.data.sample import DEFAULT_SEED, write_sample
 
     summary = write_sample(out, scale=scale, seed=DEFAULT_SEED if seed is None else seed)
     click.echo(summary)
@@ -57,7 +57,7 @@ def sample(out: Path, scale: str, seed: int | None):
 @click.argument("data", type=click.Path(path_type=Path))
 def validate(data: Path):
     """Check a dataset folder against the data contract and summarise it."""
-    from evalkit.dataset import load_dataset, summarise
+    from evalkit.data.dataset import load_dataset, summarise
 
     click.echo(summarise(load_dataset(data)))
 
@@ -72,9 +72,10 @@ def validate(data: Path):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (not suppressed).")
 def indicators(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_of, as_json: bool):
     """Compute every indicator of SPEC section 3."""
-    from evalkit.asof import indicators_as_of
-    from evalkit.dataset import load_dataset
-    from evalkit.indicators import compute_indicators, format_indicators
+    from evalkit.data.dataset import load_dataset
+    from evalkit.report.text import format_indicators
+    from evalkit.stats.asof import indicators_as_of
+    from evalkit.stats.indicators import compute_indicators
 
     ds = load_dataset(data)
     if as_of is not None:
@@ -96,8 +97,9 @@ def indicators(data: Path, municipality: str | None, round_: int | None, targets
 @click.option("--csv", "as_csv", is_flag=True, help="Print a tidy CSV: scope, period, measure, value, ci_low, ci_high, n, reason.")
 def series(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_json: bool, as_csv: bool):
     """Monthly stocks and flows and quarterly success criteria (SPEC section 7)."""
-    from evalkit.dataset import load_dataset
-    from evalkit.series import compute_series, format_series, series_table
+    from evalkit.data.dataset import load_dataset
+    from evalkit.report.text import format_series
+    from evalkit.stats.series import compute_series, series_table
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv exclude each other")
@@ -118,7 +120,8 @@ def series(data: Path, municipality: str | None, round_: int | None, targets: Pa
 @click.option("--json", "as_json", is_flag=True, help="Print the tables as JSON.")
 def capacity(citizens: int, days: float, weeks: float, share: str, as_json: bool):
     """The capacity calculator (Ressourceberegner, SPEC section 4)."""
-    from evalkit.capacity import capacity_tables, format_capacity, parse_share
+    from evalkit.report.text import format_capacity
+    from evalkit.stats.capacity import capacity_tables, parse_share
 
     tables = capacity_tables(citizens, days, weeks, parse_share(share))
     if as_json:
@@ -137,7 +140,7 @@ def capacity(citizens: int, days: float, weeks: float, share: str, as_json: bool
 @click.option("--force", is_flag=True, help="Regenerate every report, even unchanged ones.")
 def reports(data: Path, out: Path, municipalities: tuple[str, ...], jobs: int, targets: Path | None, force: bool):
     """Write the HTML reports: one per municipality, status report, round comparison, index."""
-    from evalkit.reports import build_reports
+    from evalkit.runner.build import build_reports
 
     sys.exit(build_reports(data, out, municipalities=list(municipalities), jobs=jobs, targets_file=targets, force=force))
 
@@ -148,7 +151,7 @@ def reports(data: Path, out: Path, municipalities: tuple[str, ...], jobs: int, t
 @click.option("--key-file", required=True, type=click.Path(path_type=Path), help="Secret key for the keyed hash.")
 def pseudonymise(raw: Path, out: Path, key_file: Path):
     """Turn a raw municipal extract into a pseudonymised dataset."""
-    from evalkit.pseudonymise import pseudonymise_extract
+    from evalkit.data.pseudonymise import pseudonymise_extract
 
     click.echo(pseudonymise_extract(raw, out, key_file))
 
@@ -157,7 +160,7 @@ def pseudonymise(raw: Path, out: Path, key_file: Path):
 @click.argument("key_file", type=click.Path(path_type=Path))
 def new_key(key_file: Path):
     """Write a new random key file for `pseudonymise` (never overwrites one)."""
-    from evalkit.pseudonymise import write_new_key
+    from evalkit.data.pseudonymise import write_new_key
 
     click.echo(write_new_key(key_file))
 

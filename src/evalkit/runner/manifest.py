@@ -1,0 +1,185 @@
+"""TODO"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+import evalkit
+from evalkit.errors import InputError
+from evalkit.runner.plan import PACKAGE_ROOT, JobResult, ReportJob
+
+MANIFEST = "manifest.json"
+INDEX = "index.html"
+MARKER_KEY, MARKER = "written_by", "evalkit"  # in manifest.json: this folder is evalkit's output
+LEGACY_WORK_DIR = ".evalkit"  # evalkit 0.1.0 kept case-level data here, inside the out folder
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _code_hash(root: Path = PACKAGE_ROOT) -> str:
+    """Hash of evalkit's own source, settings and templates, subpackages included: a report is redone
+    when the code changes."""
+    h = hashlib.sha256()
+    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+             and (p.suffix in (".py", ".yml") or "templates" in p.relative_to(root).parts)]
+    for path in sorted(files):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _report_key(job: ReportJob, input_hash: str, notebook_hash: str, code_hash: str, targets_hash: str | None) -> str:
+    """Hash of inputs, parameters (paths excluded: the data is identified by its hash),
+    notebook, targets and evalkit version and code."""
+    stable = {k: v for k, v in job.parameters.items() if k not in ("data", "context_cache", "targets_file")}
+    payload = {
+        "input_hash": input_hash,
+        "parameters": stable,
+        "notebook": notebook_hash,
+        "targets": targets_hash,
+        "evalkit_version": evalkit.__version__,
+        "code": code_hash,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes | str) -> None:
+    """Write a file under a temporary name beside it (same file system), then rename it into place.
+
+    The temporary file is new (O_EXCL, random name) and removed again if writing fails.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def new_manifest() -> dict:
+    """The manifest of a new out folder: evalkit's marker, no files, no reports."""
+    return {MARKER_KEY: MARKER, "evalkit_version": evalkit.__version__, "files": [], "reports": {}}
+
+
+def read_manifest(out: Path) -> dict:
+    """The manifest of an out folder ({"reports": {}} when absent or unreadable)."""
+    try:
+        manifest = json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))
+        if isinstance(manifest, dict) and isinstance(manifest.get("reports"), dict):
+            return manifest
+    except (OSError, ValueError):
+        pass
+    return {"reports": {}}
+
+
+def is_evalkit_folder(manifest: dict) -> bool:
+    """True for a manifest evalkit wrote (its marker, and lists of files and reports)."""
+    return (manifest.get(MARKER_KEY) == MARKER and isinstance(manifest.get("files"), list)
+            and isinstance(manifest.get("reports"), dict))
+
+
+def _save_manifest(out: Path, manifest: dict) -> None:
+    _write_atomic(Path(out) / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+
+
+CHOOSE = "choose a new or empty folder for --out"
+
+
+def check_out_folder(out: Path, files: list[str]) -> dict:
+    """The manifest to continue from, or InputError when --out may not or cannot be written.
+
+    Checked before anything is created. Allowed: a folder that does not exist yet
+    (its nearest existing parent must be a folder), an empty folder, or an
+    evalkit output folder (manifest.json with evalkit's marker) in which every
+    one of `files` that exists is listed in the manifest as written by evalkit.
+    """
+    out = Path(out)
+    if not (out.exists() or out.is_symlink()):
+        parent = out.parent
+        while not (parent.exists() or parent.is_symlink()) and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise InputError(str(parent), f"is not a folder, so --out {out} cannot be created; {CHOOSE}")
+        return new_manifest()
+    if not out.is_dir():
+        raise InputError(str(out), f"--out exists and is not a folder; {CHOOSE}")
+    try:
+        empty = next(out.iterdir(), None) is None
+    except OSError as err:
+        raise InputError(str(out), f"cannot read the --out folder ({err.strerror}); {CHOOSE}") from None
+    if empty:
+        return new_manifest()
+    manifest = read_manifest(out)
+    if not is_evalkit_folder(manifest):
+        legacy = (out / LEGACY_WORK_DIR).exists()
+        raise InputError(str(out), (
+            "--out is not empty and has no manifest.json of this evalkit"
+            + (" (a .evalkit/ folder of evalkit 0.1.0 holds case-level data that must not be published: "
+               "delete it)" if legacy else "")
+            + f"; {CHOOSE}: evalkit never overwrites or deletes files it did not write"))
+    ours = set(manifest["files"])
+    foreign = [f for f in files if f not in ours and ((out / f).exists() or (out / f).is_symlink())]
+    if foreign:
+        raise InputError(str(out / foreign[0]), "exists but was not written by evalkit (not listed in the folder's "
+                         f"manifest.json); move it away or {CHOOSE}")
+    return manifest
+
+
+def _create_out(out: Path, manifest: dict) -> None:
+    """Create --out (and its missing parents) and write its first manifest.
+
+    On failure, the folders created here are removed again and InputError names
+    the path: a run that cannot write leaves nothing behind.
+    """
+    missing = []
+    folder = Path(out)
+    while not (folder.exists() or folder.is_symlink()):
+        missing.append(folder)
+        folder = folder.parent
+    created = []
+    target = Path(out)
+    try:
+        for target in reversed(missing):
+            target.mkdir()
+            created.append(target)
+        target = Path(out)
+        _save_manifest(out, manifest)
+    except OSError as err:
+        for folder in reversed(created):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass  # not empty: something else wrote there meanwhile
+        raise InputError(str(target), f"cannot write the --out folder ({err.strerror or err}); {CHOOSE}") from None
+
+
+def _manifest_entry(job: ReportJob, ds, result: JobResult, status: str) -> dict:
+    """A report's record in manifest.json: what it was made from, without paths of this machine."""
+    from evalkit.report.provenance import public_parameters
+
+    return {
+        "status": status,
+        "title": job.title,
+        "kind": job.kind,
+        "municipality": job.municipality,
+        "html": job.html if status == "ok" else None,
+        "key": job.key,
+        "input_hash": ds.input_hash,
+        "evalkit_version": evalkit.__version__,
+        "parameters": public_parameters(job.parameters),
+        "seconds": round(result.seconds, 2),
+        "finished": datetime.now().isoformat(timespec="seconds"),
+    }
