@@ -1,4 +1,4 @@
-"""TODO"""
+"""Converting a table's text to typed columns (dates, numbers, ISO weeks, codes), refusing what does not parse."""
 
 from __future__ import annotations
 

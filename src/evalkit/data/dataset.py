@@ -1,4 +1,18 @@
-"""TODO"""
+"""Load and validate a dataset folder (SPEC section 1).
+
+A dataset is a folder with dataset.yml, cases and optional hours, contacts and
+goals tables (CSV, Parquet or XLSX). `load_dataset` returns a `Dataset` of typed
+frames; every optional table is present as an empty frame with its columns.
+
+Loading never guesses: every table is read as text (CSV) or as stored
+(Parquet, XLSX), refused when it holds identifying data (evalkit.data.privacy), then
+each column is converted explicitly and the rules of SPEC "Rejected input" are
+checked. Any broken rule raises `InputError(file, rule, rows)` with row numbers
+as a person counts them in the file (header = row 1).
+
+The steps live beside it: metadata.py (dataset.yml), readers.py (bytes to a frame of
+text), convert.py (text to typed columns), rules.py (SPEC's rules), schema.py (the columns).
+"""
 
 from __future__ import annotations
 

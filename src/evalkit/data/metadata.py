@@ -1,4 +1,4 @@
-"""TODO"""
+"""dataset.yml: name, extraction date E and optional rounds, read with a strict YAML loader (no aliases, no tags)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO"""
+"""Reading a table file (CSV, Parquet, XLSX) into a frame of text or stored values, nothing converted yet."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO"""
+"""The rules of SPEC "Rejected input" as pandera schemas, checked on the typed tables."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO"""
+"""The tables of a dataset (SPEC section 1): their columns and types, which are required, the accepted formats."""
 
 from __future__ import annotations
 

@@ -1,27 +1,40 @@
-"""TODO"""
+"""What a report section returns: a `Table`, a `Note`, a `Section` of several, or ready `Html`.
+
+The notebooks display these objects; Jupyter asks them for HTML (`_repr_html_`),
+which evalkit.report.html writes from the Jinja templates. A table holds strings
+already formatted and suppressed; its rows say themselves which cells count
+persons (`Row.counts`) and which person counts their statistics rest on
+(`Row.sources`), so no table ties suppression to row positions.
+"""
 
 from __future__ import annotations
 
-import html
-import re
+from dataclasses import dataclass
 
 import pandas as pd
+from markupsafe import Markup  # text that is already HTML (a link, the "Opfyldt" marker)
+
+from evalkit.report import html
+
+__all__ = ["Html", "Markup", "Note", "Row", "Section", "Table"]
 
 
-class Markup(str):
-    """Text that is already HTML (a table cell holding a link or a marker)."""
+@dataclass(frozen=True)
+class Row:
+    """One row of a published table: its label and cells (formatted strings), and its suppression.
 
+    `counts`: the cells count persons (``<tr data-kind="count">``, read by the
+    suppression audit). `sources`: the person counts (grid names of
+    evalkit.report.grids.PERSON_COUNTS) the row shows or its statistics rest on;
+    a cell is hidden when its source is hidden. `total`, `highlight`: classes.
+    """
 
-def _cell_html(value) -> str:
-    return str(value) if isinstance(value, Markup) else html.escape(str(value))
-
-
-_NUMERIC = re.compile(r"^\s*(<[\d.,]+|x|–|[-−]?[\d.]+(,\d+)?( %| pct\.-point)?|[-−]?[\d.,]+( til |–)[-−]?[\d.,]+( %)?|[≥≤] [\d.,]+ %)?\s*$")
-
-
-def _is_numeric_column(values) -> bool:
-    """True when every cell looks like a formatted number (right-aligned); text columns align left."""
-    return all(not isinstance(v, Markup) and _NUMERIC.match(re.sub(r"\s*\([^)]*\)$", "", str(v))) for v in values)
+    label: str
+    cells: tuple
+    counts: bool = False
+    sources: tuple[str, ...] = ()
+    total: bool = False
+    highlight: bool = False
 
 
 class Table:
@@ -30,9 +43,9 @@ class Table:
     The HTML says which cells count persons, so the suppression rule (SPEC
     section 5) can be checked on every published report without guessing:
     `count_cols` (labels) get ``<th data-kind="count">``, `count_rows`
-    (positions) ``<tr data-kind="count">`` (every cell after the row's label),
-    `total_cols` ``data-kind="count total"`` (each row's sum), `total_rows`
-    ``<tr class="total">``.
+    (positions; `Table.from_rows` takes them from each `Row`) ``<tr
+    data-kind="count">`` (every cell after the row's label), `total_cols`
+    ``data-kind="count total"`` (each row's sum), `total_rows` ``<tr class="total">``.
     """
 
     def __init__(self, frame: pd.DataFrame, title: str | None = None, note: str | None = None,
@@ -49,31 +62,22 @@ class Table:
         self.count_rows = set(count_rows)
         self.total_cols = set(total_cols)
 
-    def _header_cell(self, label, text_col: bool) -> str:
-        attrs = ' class="t"' if text_col else ""
-        if label in self.count_cols:
-            attrs += ' data-kind="count total"' if label in self.total_cols else ' data-kind="count"'
-        return f"<th{attrs}>{_cell_html(label)}</th>"
+    @classmethod
+    def from_rows(cls, rows: list[Row], columns: list[str], title: str | None = None, note: str | None = None,
+                  count_cols=(), total_cols=()) -> Table:
+        """A table of `Row`s under `columns` (the label column first); each row brings its own marks."""
+        if any(len(r.cells) != len(columns) - 1 for r in rows):
+            raise ValueError("every row needs one cell per column after the label")
+        frame = pd.DataFrame([[r.label, *r.cells] for r in rows], columns=columns)
+        return cls(frame, title, note, count_cols=count_cols, total_cols=total_cols,
+                   count_rows=[i for i, r in enumerate(rows) if r.counts],
+                   total_rows=[i for i, r in enumerate(rows) if r.total],
+                   highlight_rows=[i for i, r in enumerate(rows) if r.highlight])
 
     def _repr_html_(self) -> str:
-        text_cols = [j > 0 and not _is_numeric_column(self.frame.iloc[:, j]) for j in range(self.frame.shape[1])]
-        parts = ['<div class="ek-scroll"><table class="ek-table">']
-        if self.title:
-            parts.append(f"<caption>{html.escape(self.title)}</caption>")
-        parts.append("<thead><tr>" + "".join(
-            self._header_cell(c, text_cols[j]) for j, c in enumerate(self.frame.columns)) + "</tr></thead>")
-        parts.append("<tbody>")
-        for i, row in enumerate(self.frame.itertuples(index=False)):
-            cls = " total" if i in self.total_rows else ""
-            cls += " highlight" if i in self.highlight_rows else ""
-            kind = ' data-kind="count"' if i in self.count_rows else ""
-            parts.append(f'<tr class="{cls.strip()}"{kind}>' if cls else f"<tr{kind}>")
-            parts.append("".join(f'<td class="t">{_cell_html(v)}</td>' if text_cols[j] else f"<td>{_cell_html(v)}</td>"
-                                 for j, v in enumerate(row)) + "</tr>")
-        parts.append("</tbody></table></div>")
-        if self.note:
-            parts.append(f'<p class="ek-note">{html.escape(self.note)}</p>')
-        return "".join(parts)
+        return html.render_table(self.frame, self.title, self.note, total_rows=self.total_rows,
+                                 highlight_rows=self.highlight_rows, count_cols=self.count_cols,
+                                 count_rows=self.count_rows, total_cols=self.total_cols)
 
     def __repr__(self) -> str:
         text = self.frame.to_string(index=False)
@@ -88,7 +92,7 @@ class Note:
         self.kind = kind
 
     def _repr_html_(self) -> str:
-        return f'<div class="ek-{self.kind}"><p>{html.escape(self.text)}</p></div>'
+        return html.render_note(self.text, self.kind)
 
     def __repr__(self) -> str:
         return self.text

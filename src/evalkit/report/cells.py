@@ -1,4 +1,4 @@
-"""TODO"""
+"""Table cells that count persons or rest on a count: '<5' for a small count, 'x' for a hidden share (SPEC section 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""TODO"""
+"""The report context: the contract between the runner and the notebooks.
+
+`build_context(ds)` computes, once per dataset, every indicator
+(`stats.indicators.compute_all`) and the frames behind every figure; the report
+runner pickles it into its private folder with an HMAC tag (`write_context`) and
+every notebook loads it with `report_context`, which checks the tag first. The
+report classes (municipality.py, status_report.py, round_comparison.py) read it.
+"""
 
 from __future__ import annotations
 

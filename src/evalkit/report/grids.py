@@ -1,4 +1,6 @@
-"""TODO"""
+"""Suppression grids: every person count a report shows, per municipality and round, masked once
+(primary and secondary suppression, SPEC section 5), so a count hidden in one report is hidden in all.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO"""
+"""The Danish words of the reports: status categories, criteria, covariates, change bands, reasons."""
 
 from __future__ import annotations
 

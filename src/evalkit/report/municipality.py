@@ -1,4 +1,6 @@
-"""TODO"""
+"""The municipality report (notebooks/municipality.ipynb): one method per section, each returning a
+`Table`, a figure, a `Section` or a `Note` (evalkit.report.blocks).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import html
 import pandas as pd
 
 from evalkit.report import suppression as sup
-from evalkit.report.blocks import Html, Markup, Note, Section, Table
+from evalkit.report.blocks import Html, Markup, Note, Row, Section, Table
 from evalkit.report.cells import fmt_count, fmt_share, hide_if, met_text, suppression_note
 from evalkit.report.format import (  # the one Danish formatter; its names are used from here too
     HIDDEN,
@@ -87,48 +89,44 @@ class MunicipalityReport:
 
     def key_figures(self) -> Table:
         """Key figures of the municipality beside each round and the project average."""
-        t = self.threshold
-        rows = {
-            "Forløb i projektet": lambda b: fmt_count(b["n_cases"], t),
-            "Borgere på ledighedsydelse ved start": lambda b: fmt_count(b["sc1"]["n"], t),
-            "Andel i fleksjob (succeskriterium 1)": lambda b: fmt_share(b["sc1"].get("k"), b["sc1"]["n"],
-                                                                         b["sc1"]["value"], t),
-            "Stadig på ledighedsydelse efter 39 uger, S(39)": lambda b: (
-                HIDDEN if s39_suppressed(b["survival"], t) and b["survival"]["s39"] is not None
-                else fmt_pct(b["survival"]["s39"])),
-            "Median uger til fleksjob": lambda b: (
-                HIDDEN if s39_suppressed(b["survival"], t) and b["survival"]["median_weeks"] is not None
-                else fmt_num(b["survival"]["median_weeks"])),
-            "Andel med progression i effektive timer (succeskriterium 3)": lambda b: fmt_share(
-                b["sc3"].get("k"), b["sc3"]["n"], b["sc3"]["value"], t),
-            "Gns. ændring i effektive timer": lambda b: (
-                MISSING if not b["sc3"]["n"] else HIDDEN if sup.stat_suppressed(b["sc3"]["n"], t)
-                else fmt_num(b["sc3"]["mean_change"], 2)),
-            "Fleksjob med mindst 2 opfølgninger i 26 uger": lambda b: fmt_share(
-                b["follow_up"].get("n_2"), b["follow_up"]["n"], b["follow_up"]["share_2"], t),
-            "Langvarigt ledige med Step Up": lambda b: fmt_share(
-                b["step_up"].get("n_with_step_up"), b["step_up"]["n"], b["step_up"]["share"], t),
-        }
+        t, ctx = self.threshold, self.ctx
         cols = self._columns()
-        frame = pd.DataFrame({"Nøgletal": list(rows)})
-        for label, block in cols:
-            frame[label] = [f(block) for f in rows.values()]
-        # statistics of a population whose count is hidden (below, or in another table) are hidden too
-        sources = {2: ("sc1_n",), 3: ("survival_n", "survival_events"), 4: ("survival_n", "survival_events"),
-                   5: ("sc3_n",), 6: ("sc3_n",), 7: ("follow_up_n",), 8: ("step_up_n",)}
-        where = [(self.municipality, None if self.whole else self.round),
-                 *((None, r) for r in self.ctx["rounds"]), (None, None)]
-        for i, names in sources.items():
-            for j, (m, r) in enumerate(where, start=1):
-                if frame.iloc[i, j] != MISSING and count_hidden(self.ctx, names, m, r, t):
-                    frame.iloc[i, j] = HIDDEN
-        # person counts as their grids show them in every report (hidden in one, hidden in all)
-        for i, (name, get) in enumerate((("n_cases", lambda b: b["n_cases"]), ("sc1_n", lambda b: b["sc1"]["n"]))):
-            frame.iloc[i, 1] = self._own_count(name, get(self.ind))
-            for j, r in enumerate(self.ctx["rounds"]):
-                frame.iloc[i, 2 + j] = self._project_count(name, get(self.ctx["indicators"]["rounds"][r]), r)
-            frame.iloc[i, -1] = self._project_count(name, get(self.ctx["indicators"]["project"]))
-        return Table(frame, note=suppression_note(t), count_rows=[0, 1])
+        where = [self._own, *((None, r) for r in ctx["rounds"]), (None, None)]  # the count grids' cells of cols
+
+        def count(label: str, name: str, get) -> Row:
+            """A person count as its grid shows it in every report (hidden in one, hidden in all)."""
+            return Row(label, tuple(count_text(ctx, name, m, r, get(b), t) for (m, r), (_, b) in zip(where, cols)),
+                       counts=True, sources=(name,))
+
+        def stat(label: str, sources: tuple[str, ...], value) -> Row:
+            """A statistic, hidden where a person count it rests on is hidden (below, or in another table)."""
+            cells = [value(b) for _, b in cols]
+            return Row(label, tuple(HIDDEN if v != MISSING and count_hidden(ctx, sources, m, r, t) else v
+                                    for v, (m, r) in zip(cells, where)), sources=sources)
+
+        survival = ("survival_n", "survival_events")
+        rows = [
+            count("Forløb i projektet", "n_cases", lambda b: b["n_cases"]),
+            count("Borgere på ledighedsydelse ved start", "sc1_n", lambda b: b["sc1"]["n"]),
+            stat("Andel i fleksjob (succeskriterium 1)", ("sc1_n",), lambda b: fmt_share(
+                b["sc1"].get("k"), b["sc1"]["n"], b["sc1"]["value"], t)),
+            stat("Stadig på ledighedsydelse efter 39 uger, S(39)", survival, lambda b: (
+                HIDDEN if s39_suppressed(b["survival"], t) and b["survival"]["s39"] is not None
+                else fmt_pct(b["survival"]["s39"]))),
+            stat("Median uger til fleksjob", survival, lambda b: (
+                HIDDEN if s39_suppressed(b["survival"], t) and b["survival"]["median_weeks"] is not None
+                else fmt_num(b["survival"]["median_weeks"]))),
+            stat("Andel med progression i effektive timer (succeskriterium 3)", ("sc3_n",), lambda b: fmt_share(
+                b["sc3"].get("k"), b["sc3"]["n"], b["sc3"]["value"], t)),
+            stat("Gns. ændring i effektive timer", ("sc3_n",), lambda b: (
+                MISSING if not b["sc3"]["n"] else HIDDEN if sup.stat_suppressed(b["sc3"]["n"], t)
+                else fmt_num(b["sc3"]["mean_change"], 2))),
+            stat("Fleksjob med mindst 2 opfølgninger i 26 uger", ("follow_up_n",), lambda b: fmt_share(
+                b["follow_up"].get("n_2"), b["follow_up"]["n"], b["follow_up"]["share_2"], t)),
+            stat("Langvarigt ledige med Step Up", ("step_up_n",), lambda b: fmt_share(
+                b["step_up"].get("n_with_step_up"), b["step_up"]["n"], b["step_up"]["share"], t)),
+        ]
+        return Table.from_rows(rows, ["Nøgletal", *(label for label, _ in cols)], note=suppression_note(t))
 
     def criteria(self) -> Table:
         """The three success criteria: value, 95 % CI, number of persons, target, met or not."""

@@ -1,4 +1,4 @@
-"""TODO"""
+"""The footer of every report: what data and parameters it was made from (no paths), and data quality."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO"""
+"""The round comparison (notebooks/round_comparison.ipynb): one method per section."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO"""
+"""Tables and texts that more than one report shows: criteria rows, status table, change bands, means."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO"""
+"""The cross-municipality status report (notebooks/status_report.ipynb): one method per section."""
 
 from __future__ import annotations
 

@@ -1,4 +1,54 @@
-"""TODO"""
+"""`build_reports`: the report runner behind `evalkit reports` (SPEC section 6).
+
+The parts live beside it: plan.py (which reports, their file names), manifest.py
+(the out folder's manifest and keys), kernels.py (warm kernels), engine.py
+(papermill's warm engine), export.py (HTML and the index).
+
+`build_reports` turns a dataset into self-contained HTML reports: one per
+municipality (notebooks/municipality.ipynb), the cross-municipality status
+report, the round comparison and an index.html linking them with each
+municipality's success criteria at a glance.
+
+How it stays fast and safe:
+- Everything is checked before anything is created: the dataset, the targets,
+  the municipalities asked for, and the --out folder (see `check_out_folder`).
+  Bad input raises InputError: exit 2, nothing written, no folder created.
+- The out folder holds only what is published: the HTML reports, index.html and
+  manifest.json. It is evalkit's when its manifest.json carries the marker
+  `"written_by": "evalkit"`; a non-empty folder without it is refused, and a
+  file evalkit is about to write but did not write itself (not listed under
+  `files` in the manifest) is refused, never overwritten or deleted.
+- The run's private working state (the report context with case-level rows,
+  the executed notebooks) lives in a private folder (`tempfile.mkdtemp`, mode
+  0700) outside --out, removed when the run ends, also on failure, Ctrl-C or
+  SIGTERM. The context is pickled there with an HMAC tag under a random per-run
+  key that only this run's kernels get (in their environment), so a kernel
+  never unpickles a file this run did not write.
+- Indicators and the frames behind every figure are computed once
+  (`evalkit.report.context.build_context`); every notebook gets the context file as the
+  papermill parameter `context_cache`.
+- Warm kernels: each of N worker threads starts ONE Jupyter kernel, which
+  pre-imports evalkit's report modules, pandas, matplotlib and statsmodels,
+  and executes many notebooks in it through papermill (a kernel manager passed
+  to papermill is not shut down after the notebook: nbclient's `owns_km`; our
+  papermill engine also reuses the connected client). The user namespace is
+  reset before each notebook; imported modules stay warm.
+- Each worker converts with one reused nbconvert HTMLExporter and evalkit's
+  template (code hidden, images embedded, nothing fetched from the network).
+- Files in --out are written under a temporary name beside them
+  (`.NAME.XXXXXXXX.tmp`) and renamed, so no partial HTML is ever left. A failing
+  notebook does not stop the others: its executed notebook (with the error, and
+  possibly unsuppressed data) is kept OUTSIDE --out, in a private
+  `evalkit-failed-*` folder in the system's temporary folder; the summary names
+  it and the exit code is 1.
+- OUT/manifest.json records, per report, the input hash, evalkit version,
+  parameters (no paths: the dataset is named by its name and folder name) and a
+  key over everything that determines the report; it is rewritten atomically
+  after each finished report, so an interrupted run resumes where it stopped and
+  unchanged reports are skipped (force=True redoes all).
+- Report file names are capped (`slug`): a long municipality name is cut and
+  given a short hash, so names never get too long and never collide.
+"""
 
 from __future__ import annotations
 

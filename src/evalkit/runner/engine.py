@@ -1,4 +1,4 @@
-"""TODO"""
+"""papermill's warm engine: runs a notebook in a kernel that is already started and keeps it running."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO"""
+"""Executed notebooks to self-contained HTML (nbconvert with templates/report.html.j2), and the index page."""
 
 from __future__ import annotations
 

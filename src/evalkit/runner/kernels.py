@@ -1,4 +1,6 @@
-"""TODO"""
+"""Warm kernels: each worker thread starts one Jupyter kernel, pre-imports the heavy modules and runs
+many notebooks in it (the namespace reset between notebooks); a `KernelPool` hands the jobs out.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""TODO"""
+"""The out folder's manifest.json: evalkit's marker, the files it wrote, and per report the key
+over everything that decides it (inputs, parameters, notebook, targets, evalkit's code), so unchanged
+reports are skipped and a folder evalkit did not write is refused.
+"""
 
 from __future__ import annotations
 

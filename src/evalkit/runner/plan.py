@@ -1,4 +1,4 @@
-"""TODO"""
+"""Which reports a run makes: the notebooks, the report names and file names (`slug`), one `ReportJob` each."""
 
 from __future__ import annotations
 
