@@ -783,10 +783,10 @@ def low_risk_points(curve: pd.DataFrame, rows: pd.DataFrame) -> list[float]:
 def test_survival_curves_drawn_only_while_5_at_risk(rendered):
     ctx = rendered.ctx
     rows = survival_rows(read_cases(rendered.data))
-    curves = {"Projektet i alt": (ctx["survival"]["project"], rows)}
-    curves.update({f"Runde {r}": (ctx["survival"]["rounds"][r], rows[rows["round"] == r]) for r in ctx["rounds"]})
-    curves.update({m: (ctx["units"][(m, None)]["survival"], rows[rows["municipality"] == m])
-                   for m in ctx["municipalities"]})
+    curves = {"Projektet i alt": (ctx.survival["project"], rows)}
+    curves.update({f"Runde {r}": (ctx.survival["rounds"][r], rows[rows["round"] == r]) for r in ctx.rounds})
+    curves.update({m: (ctx.units[(m, None)].survival, rows[rows["municipality"] == m])
+                   for m in ctx.municipalities})
     problems, drawn_any, cut_any = [], 0, 0
     for label, (bundle, own) in curves.items():
         curve = bundle["summary"].curve
@@ -801,7 +801,7 @@ def test_survival_curves_drawn_only_while_5_at_risk(rendered):
     assert drawn_any >= 3 and cut_any >= 5  # curves were drawn, and many were cut
 
     # the figures themselves: every finite point of every drawn curve line
-    figures = [MunicipalityReport(ctx, m, threshold=T).survival_figure() for m in ctx["municipalities"]]
+    figures = [MunicipalityReport(ctx, m, threshold=T).survival_figure() for m in ctx.municipalities]
     figures.append(RoundComparison(ctx, threshold=T).survival_figure())
     lines = 0
     for fig in figures:
@@ -928,7 +928,7 @@ def test_a_person_count_hidden_in_one_report_is_not_recoverable_from_the_others(
     """Per-municipality counts of every population, the round totals and the project total, read
     from all municipality reports and the round comparison: each is shown the same everywhere, and
     none hidden is recoverable from the rest (totals minus shown cells, or what '<5' tells)."""
-    rounds_of = {m: list(rs) for m, rs in rendered.ctx["rounds_of"].items()}
+    rounds_of = {m: list(rs) for m, rs in rendered.ctx.rounds_of.items()}
     seen = published_person_counts(rendered.pages, rounds_of)
     differing = {k: sorted(v) for k, v in seen.items() if len(v) > 1}
     assert differing == {}

@@ -53,7 +53,7 @@ def tables(out):
 
 def every_table(ctx) -> list[Table]:
     found = []
-    for m in ctx["municipalities"]:
+    for m in ctx.municipalities:
         report = MunicipalityReport(ctx, m)
         for name in ("key_figures", "criteria", "status", "survival_table", "hours_table", "caseload_table",
                      "follow_up", "capacity", "goals_table"):
@@ -129,7 +129,7 @@ def test_notes():
 
 
 def test_index_page_in_the_report_frame(ctx):
-    municipalities = ctx["municipalities"]
+    municipalities = ctx.municipalities
     listed = [("statusrapport", "status", None, "Statusrapport: alle kommuner"),
               ("rundesammenligning", "rounds", None, "Sammenligning af runder")]
     listed += [(f"kommune-{i}", "municipality", m, f"Kommunerapport: {m}") for i, m in enumerate(municipalities)]
@@ -137,9 +137,9 @@ def test_index_page_in_the_report_frame(ctx):
                "kommune-0": {"status": "ok"}, "kommune-1": {"status": "failed"}}
     page = index_page(ctx, listed, entries)
     soup = BeautifulSoup(page, "html.parser")
-    meta = ctx["meta"]
-    assert soup.title.get_text() == f"Rapporter: {meta['name']}" and soup.html["lang"] == "da"
-    assert f"Udtræksdato {fmt_date(meta['extraction_date'])}" in soup.get_text()
+    meta = ctx.meta
+    assert soup.title.get_text() == f"Rapporter: {meta.name}" and soup.html["lang"] == "da"
+    assert f"Udtræksdato {fmt_date(meta.extraction_date)}" in soup.get_text()
     general = soup.find("ul").find_all("li")
     assert general[0].a["href"] == "statusrapport.html" and "fejlede" in general[1].get_text()
     links = {a["href"]: a.get_text() for a in soup.find("table").find_all("a")}

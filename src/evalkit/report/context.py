@@ -13,19 +13,76 @@ import hashlib
 import hmac
 import os
 import pickle
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 import evalkit
-from evalkit.report.provenance import file_name
 from evalkit.stats.caseload import caseworker_points, weighted_line
 from evalkit.stats.survival import cox_by_round
 
+
+def file_name(path) -> str:
+    """The last part of a path (POSIX or Windows), as published instead of the path itself."""
+    return re.split(r"[\\/]", str(path).rstrip("\\/"))[-1]
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What the reports say about their data: named, never a path (the footer and the index show it)."""
+
+    name: str  # dataset.yml's name
+    extraction_date: pd.Timestamp  # E
+    input_hash: str | None  # SHA-256 over the dataset's files
+    folder: str | None  # the dataset folder's name (no path)
+    rows: dict[str, int]  # rows per table: cases, hours, contacts, goals
+    rounds: dict[int, tuple[pd.Timestamp, pd.Timestamp]]  # dataset.yml's round spans
+    evalkit_version: str
+    targets_file: str | None  # the user's targets file's name, if any
+    built: str  # when the context was computed (ISO time)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Everything a municipality report shows about one municipality, or one of its rounds."""
+
+    indicators: dict  # `compute_indicators` of the unit
+    survival: dict  # {"summary": SurvivalSummary, "at_risk": {week: n}} (`_survival_bundle`)
+    progression: pd.DataFrame  # the unit's progression rows (first/last effective hours, change)
+    open_cases: int  # cases not exited at E
+    goals: dict | None  # `goal_tracking` of the unit's goal rows; None without any
+    quality: dict  # data quality counts for the footer (cases, with hours, missing sex, ...)
+    caseworkers: list  # the unit's caseworker ids (highlighted in the caseload figure)
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """The contract between the runner and the notebooks: every number and frame a report shows.
+
+    Built once per run (`build_context`), pickled with an HMAC tag into the run's
+    private folder (`write_context`), loaded by each notebook (`report_context`)
+    and read by the report classes by attribute. Case-level frames are here, so
+    it never leaves the private folder; what is published passes the suppression
+    of evalkit.report.grids and evalkit.report.cells first.
+    """
+
+    meta: Meta
+    indicators: dict  # `compute_all`: {"project": ..., "rounds": {r: ...}, "municipalities": {m: ...}}
+    targets: dict  # `load_targets`: {"default": {sc1, sc2, sc3}, "rounds": ..., "municipalities": ...}
+    municipalities: list[str]  # every municipality of the dataset, sorted
+    rounds_of: dict[str, list[int]]  # each municipality's rounds
+    rounds: list[int]  # every round of the dataset
+    units: dict[tuple[str, int | None], Unit]  # (municipality, None) and, with several rounds, (municipality, r)
+    survival: dict  # {"project": bundle, "rounds": {r: bundle}} (bundles as in `Unit.survival`)
+    progression: pd.DataFrame  # every case's progression row with municipality and round
+    caseload: dict  # {"flexjob_39w"|"hours_change": {"points": per caseworker, "line": (intercept, slope)}}
+    cox: dict  # Cox model by round: {"table", "covariates", "counts", "n", "events"} (`cox_by_round`)
+
+
 AT_RISK_WEEKS = (0, 13, 26, 39, 52, 78, 104, 130, 156)
-
-
 
 
 def _survival_bundle(data: pd.DataFrame) -> dict:
@@ -50,7 +107,7 @@ def _goals_for(goals: pd.DataFrame, cases: pd.DataFrame, municipality: str) -> p
     return rows
 
 
-def _unit(ds, indicators: dict, frames: dict, municipality: str, round_: int | None) -> dict:
+def _unit(ds, indicators: dict, frames: dict, municipality: str, round_: int | None) -> Unit:
     """Everything a municipality report shows about one municipality (optionally one of its rounds).
 
     `frames` holds the case-level frames of the whole dataset, each with
@@ -65,13 +122,13 @@ def _unit(ds, indicators: dict, frames: dict, municipality: str, round_: int | N
     cases = select(frames["cases"])
     e = ds.extraction_date
     goal_rows = _goals_for(ds.goals, ds.cases, municipality)
-    return {
-        "indicators": indicators,
-        "survival": _survival_bundle(select(frames["survival"])),
-        "progression": select(frames["progression"]),
-        "open_cases": int((cases["exit_date"].isna() | (cases["exit_date"] > e)).sum()),
-        "goals": goal_tracking(goal_rows) if len(goal_rows) else None,
-        "quality": {
+    return Unit(
+        indicators=indicators,
+        survival=_survival_bundle(select(frames["survival"])),
+        progression=select(frames["progression"]),
+        open_cases=int((cases["exit_date"].isna() | (cases["exit_date"] > e)).sum()),
+        goals=goal_tracking(goal_rows) if len(goal_rows) else None,
+        quality={
             "cases": len(cases),
             "with_benefit_start": int(cases["benefit_start"].notna().sum()),
             "with_hours": int(cases["_has_hours"].sum()),
@@ -79,11 +136,11 @@ def _unit(ds, indicators: dict, frames: dict, municipality: str, round_: int | N
             "missing_sex": int(cases["sex"].isna().sum()) if "sex" in cases else None,
             "missing_age_band": int(cases["age_band"].isna().sum()) if "age_band" in cases else None,
         },
-        "caseworkers": sorted(set(cases["caseworker_id"])),
-    }
+        caseworkers=sorted(set(cases["caseworker_id"])),
+    )
 
 
-def build_context(ds, targets_file=None, municipalities: list[str] | None = None) -> dict:
+def build_context(ds, targets_file=None, municipalities: list[str] | None = None) -> ReportContext:
     """Every indicator and every frame the three report notebooks show, computed once.
 
     Plain data (dicts, frames and survival summaries), so it pickles: the report
@@ -128,43 +185,43 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
         for r in rounds_of[m] if len(rounds_of[m]) > 1 else []:
             indicators = compute_indicators(ds, municipality=m, round_=r, targets_file=targets_file)
             units[(m, r)] = _unit(ds, indicators, frames, m, r)
-    return {
-        "meta": {
-            "name": ds.name,
-            "extraction_date": pd.Timestamp(e),
-            "input_hash": ds.input_hash,
-            "folder": Path(ds.source).resolve().name if ds.source else None,  # a name, never a path
-            "rows": {"cases": len(ds.cases), "hours": len(ds.hours), "contacts": len(ds.contacts),
+    return ReportContext(
+        meta=Meta(
+            name=ds.name,
+            extraction_date=pd.Timestamp(e),
+            input_hash=ds.input_hash,
+            folder=Path(ds.source).resolve().name if ds.source else None,  # a name, never a path
+            rows={"cases": len(ds.cases), "hours": len(ds.hours), "contacts": len(ds.contacts),
                      "goals": len(ds.goals)},
-            "rounds": {int(r): (pd.Timestamp(a), pd.Timestamp(b)) for r, (a, b) in (ds.rounds or {}).items()},
-            "evalkit_version": evalkit.__version__,
-            "targets_file": file_name(targets_file) if targets_file else None,
-            "built": datetime.now().isoformat(timespec="seconds"),
-        },
-        "indicators": all_indicators,
-        "targets": load_targets(targets_file),
-        "municipalities": all_names,
-        "rounds_of": {str(m): v for m, v in rounds_of.items()},
-        "rounds": rounds,
-        "units": units,
-        "survival": {
+            rounds={int(r): (pd.Timestamp(a), pd.Timestamp(b)) for r, (a, b) in (ds.rounds or {}).items()},
+            evalkit_version=evalkit.__version__,
+            targets_file=file_name(targets_file) if targets_file else None,
+            built=datetime.now().isoformat(timespec="seconds"),
+        ),
+        indicators=all_indicators,
+        targets=load_targets(targets_file),
+        municipalities=all_names,
+        rounds_of={str(m): v for m, v in rounds_of.items()},
+        rounds=rounds,
+        units=units,
+        survival={
             "project": _survival_bundle(sdata),
             "rounds": {r: _survival_bundle(sdata[sdata["round"] == r]) for r in rounds},
         },
-        "progression": progression,
-        "caseload": {
+        progression=progression,
+        caseload={
             "flexjob_39w": {"points": flex_points, "line": weighted_line(flex_points)},
             "hours_change": {"points": hours_points, "line": weighted_line(hours_points)},
         },
-        "cox": cox_by_round(ds, sdata) if len(rounds) > 1 else {"table": None, "covariates": [], "counts": {}},
-    }
+        cox=cox_by_round(ds, sdata) if len(rounds) > 1 else {"table": None, "covariates": [], "counts": {}},
+    )
 
 
 CONTEXT_KEY_ENV = "EVALKIT_CONTEXT_KEY"  # the run's key for the context file, in the kernels' environment
 _TAG_SIZE = hashlib.sha256().digest_size
 
 
-def write_context(path, ctx: dict, key: bytes) -> None:
+def write_context(path, ctx: ReportContext, key: bytes) -> None:
     """Pickle the context to `path`, prefixed with its HMAC-SHA256 under the run's secret `key`.
 
     The file lives in the run's private folder (see `reports`); the tag means a
@@ -176,7 +233,7 @@ def write_context(path, ctx: dict, key: bytes) -> None:
         fh.write(hmac.new(key, payload, hashlib.sha256).digest() + payload)
 
 
-def read_context(path, key: bytes) -> dict:
+def read_context(path, key: bytes) -> ReportContext:
     """The context written by `write_context` with the same key; ValueError (nothing unpickled) otherwise."""
     blob = Path(path).read_bytes()
     tag, payload = blob[:_TAG_SIZE], blob[_TAG_SIZE:]
@@ -188,7 +245,7 @@ def read_context(path, key: bytes) -> dict:
 _CACHE: dict = {}
 
 
-def report_context(data=None, cache=None, targets_file=None, municipality: str | None = None) -> dict:
+def report_context(data=None, cache=None, targets_file=None, municipality: str | None = None) -> ReportContext:
     """The context a notebook shows: loaded from the runner's cache file, else computed from `data`.
 
     The cache is read only with the key the runner put in the kernel's

@@ -11,6 +11,7 @@ import pandas as pd
 
 from evalkit.report import suppression as sup
 from evalkit.report.cells import fmt_count, fmt_masked
+from evalkit.report.context import ReportContext
 
 
 def s39_suppressed(surv: dict, threshold: int) -> bool:
@@ -19,9 +20,9 @@ def s39_suppressed(surv: dict, threshold: int) -> bool:
             or sup.is_small(surv.get("events", 0), threshold))
 
 
-def _municipality_order(ctx: dict) -> list[str]:
+def _municipality_order(ctx: ReportContext) -> list[str]:
     """Municipalities by round, then name (the status report's rows)."""
-    return sorted(ctx["municipalities"], key=lambda m: (ctx["rounds_of"][m][0], m))
+    return sorted(ctx.municipalities, key=lambda m: (ctx.rounds_of[m][0], m))
 
 
 # Person counts shown per municipality, per round and for the project (key figures, criteria, survival,
@@ -37,7 +38,7 @@ PERSON_COUNTS = {
 }
 
 
-def _count_values(ctx: dict, name: str) -> pd.DataFrame | None:
+def _count_values(ctx: ReportContext, name: str) -> pd.DataFrame | None:
     """One person count (PERSON_COUNTS) as a municipality x round grid with the round subtotals
     (row "I alt"), the municipalities' totals (column "I alt") and the project total.
 
@@ -45,14 +46,14 @@ def _count_values(ctx: dict, name: str) -> pd.DataFrame | None:
     rounds). None when the context holds only some municipalities.
     """
     get = PERSON_COUNTS[name][0]
-    blocks, units = ctx["indicators"]["municipalities"], ctx["units"]
+    blocks, units = ctx.indicators["municipalities"], ctx.units
     order = _municipality_order(ctx)
-    rounds = list(ctx["rounds"])
+    rounds = list(ctx.rounds)
     if any(m not in blocks for m in order):
         return None
     rows = []
     for m in order:
-        own = ctx["rounds_of"][m]
+        own = ctx.rounds_of[m]
         row = []
         for r in rounds:
             if r not in own:
@@ -60,11 +61,11 @@ def _count_values(ctx: dict, name: str) -> pd.DataFrame | None:
             elif len(own) == 1:
                 row.append(get(blocks[m]))
             elif (m, r) in units:
-                row.append(get(units[(m, r)]["indicators"]))
+                row.append(get(units[(m, r)].indicators))
             else:
                 return None
         rows.append(row + [get(blocks[m])])
-    rows.append([get(ctx["indicators"]["rounds"][r]) for r in rounds] + [get(ctx["indicators"]["project"])])
+    rows.append([get(ctx.indicators["rounds"][r]) for r in rounds] + [get(ctx.indicators["project"])])
     return pd.DataFrame(rows, index=[*order, "I alt"], columns=[*rounds, "I alt"], dtype=float)
 
 
@@ -87,7 +88,7 @@ def _masked(counts: pd.DataFrame, threshold: int, seed=()) -> pd.DataFrame:
     return pd.DataFrame(mask.copy(), index=counts.index, columns=counts.columns)
 
 
-def _case_grids(ctx: dict, threshold: int):
+def _case_grids(ctx: ReportContext, threshold: int):
     """The status grid and the numbers-of-cases grid (by round) under masks that agree.
 
     Both publish each municipality's and the project's number of cases (the status grid's "I alt"
@@ -95,7 +96,7 @@ def _case_grids(ctx: dict, threshold: int):
     """
     from evalkit.stats.status import STATUS_CATEGORIES
 
-    blocks = ctx["indicators"]["municipalities"]
+    blocks = ctx.indicators["municipalities"]
     order = _municipality_order(ctx)
     if any(m not in blocks for m in order):
         return None, None
@@ -118,7 +119,7 @@ def _case_grids(ctx: dict, threshold: int):
         seed |= {(i, status.shape[1] - 1) for i in also}
 
 
-def _subset_seed(ctx: dict, name: str, counts: pd.DataFrame, threshold: int) -> set:
+def _subset_seed(ctx: ReportContext, name: str, counts: pd.DataFrame, threshold: int) -> set:
     """Cells of a subset count whose complement in its whole (PERSON_COUNTS) is 1 to threshold-1."""
     whole_name = PERSON_COUNTS[name][1]
     if whole_name is None:
@@ -128,7 +129,7 @@ def _subset_seed(ctx: dict, name: str, counts: pd.DataFrame, threshold: int) -> 
     return {(int(i), int(j)) for i, j in np.argwhere((rest > 0) & (rest < threshold) & (counts.to_numpy() > 0))}
 
 
-def status_grid(ctx: dict, threshold: int = sup.THRESHOLD) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def status_grid(ctx: ReportContext, threshold: int = sup.THRESHOLD) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Status counts of every municipality with row and column totals ("I alt"), and their suppression mask.
 
     The status report publishes this grid; a municipality report and the index
@@ -140,7 +141,7 @@ def status_grid(ctx: dict, threshold: int = sup.THRESHOLD) -> tuple[pd.DataFrame
     return _case_grids(ctx, threshold)[0]
 
 
-def count_grid(ctx: dict, name: str, threshold: int = sup.THRESHOLD) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def count_grid(ctx: ReportContext, name: str, threshold: int = sup.THRESHOLD) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """A person count of PERSON_COUNTS as a municipality x round grid with totals, and its one mask.
 
     Every report showing the count for a municipality, a round or the project shows that grid's
@@ -156,7 +157,7 @@ def count_grid(ctx: dict, name: str, threshold: int = sup.THRESHOLD) -> tuple[pd
     return counts, _masked(counts, threshold, _subset_seed(ctx, name, counts, threshold))
 
 
-def count_text(ctx: dict, name: str, municipality: str | None, round_: int | None, value,
+def count_text(ctx: ReportContext, name: str, municipality: str | None, round_: int | None, value,
                threshold: int = sup.THRESHOLD) -> str:
     """A person count as its `count_grid` cell shows it (municipality None: the round's or project's;
     round None: the whole municipality's or project's); `value` formatted plainly without a grid."""
@@ -169,7 +170,7 @@ def count_text(ctx: dict, name: str, municipality: str | None, round_: int | Non
     return fmt_masked(counts.loc[row, col], mask.loc[row, col], threshold)
 
 
-def count_hidden(ctx: dict, names, municipality: str | None, round_: int | None,
+def count_hidden(ctx: ReportContext, names, municipality: str | None, round_: int | None,
                  threshold: int = sup.THRESHOLD) -> bool:
     """True when any of the person counts `names` is hidden in its `count_grid` cell: a share, mean
     or interval computed from it is hidden too (else it would stand beside a suppressed count)."""
@@ -182,13 +183,13 @@ def count_hidden(ctx: dict, names, municipality: str | None, round_: int | None,
     return False
 
 
-def n_cases_text(ctx: dict, municipality: str | None, threshold: int = sup.THRESHOLD, grid=None) -> str:
+def n_cases_text(ctx: ReportContext, municipality: str | None, threshold: int = sup.THRESHOLD, grid=None) -> str:
     """A municipality's number of cases (None: the project's) as the status report shows it.
 
     `grid` is `status_grid(ctx, threshold)` when the caller has it already.
     """
     grid = status_grid(ctx, threshold) if grid is None else grid
-    block = ctx["indicators"]["project"] if municipality is None else ctx["indicators"]["municipalities"][municipality]
+    block = ctx.indicators["project"] if municipality is None else ctx.indicators["municipalities"][municipality]
     if grid is None:
         return fmt_count(block["n_cases"], threshold)
     counts, mask = grid

@@ -11,6 +11,7 @@ import pandas as pd
 from evalkit.report import suppression as sup
 from evalkit.report.blocks import Html, Markup, Note, Row, Section, Table
 from evalkit.report.cells import fmt_count, fmt_share, hide_if, met_text, suppression_note
+from evalkit.report.context import ReportContext
 from evalkit.report.format import (  # the one Danish formatter; its names are used from here too
     HIDDEN,
     MISSING,
@@ -38,22 +39,22 @@ from evalkit.report.sections import (
 class MunicipalityReport:
     """The sections of notebooks/municipality.ipynb for one municipality (and optionally round)."""
 
-    def __init__(self, ctx: dict, municipality: str, round_: int | None = None,
+    def __init__(self, ctx: ReportContext, municipality: str, round_: int | None = None,
                  threshold: int = sup.THRESHOLD, conversation_days: float = 3, weeks_per_year: float = 44):
-        if municipality not in ctx["municipalities"]:
+        if municipality not in ctx.municipalities:
             raise ValueError(f"no cases in municipality {municipality!r}")
         self.ctx = ctx
         self.municipality = municipality
-        own_rounds = ctx["rounds_of"][municipality]
+        own_rounds = ctx.rounds_of[municipality]
         if round_ is not None and int(round_) not in own_rounds:
             raise ValueError(f"municipality {municipality!r} has no cases in round {round_}")
         key = (municipality, int(round_)) if round_ is not None and len(own_rounds) > 1 else (municipality, None)
-        self.unit = ctx["units"][key]
+        self.unit = ctx.units[key]
         self.round = int(round_) if round_ is not None else (own_rounds[0] if len(own_rounds) == 1 else None)
         self.threshold = int(threshold)
         self.conversation_days = conversation_days
         self.weeks_per_year = weeks_per_year
-        self.ind = self.unit["indicators"]
+        self.ind = self.unit.indicators
         self.whole = key[1] is None  # the whole municipality, as in the status report (not one of its rounds)
         self.grid = status_grid(ctx, self.threshold)  # the status report's counts and suppression mask
 
@@ -72,26 +73,26 @@ class MunicipalityReport:
         return count_text(self.ctx, name, None, round_, value, self.threshold)
 
     def title(self) -> Html:
-        meta = self.ctx["meta"]
-        rounds = ", ".join(str(r) for r in self.ctx["rounds_of"][self.municipality])
-        sub = (f"{html.escape(str(meta['name']))} · udtræksdato {fmt_date(meta['extraction_date'])} · "
+        meta = self.ctx.meta
+        rounds = ", ".join(str(r) for r in self.ctx.rounds_of[self.municipality])
+        sub = (f"{html.escape(str(meta.name))} · udtræksdato {fmt_date(meta.extraction_date)} · "
                f"runde {html.escape(str(self.round) if self.round is not None else rounds)}")
         return Html(f"<h1>Kommunerapport: {html.escape(self.municipality)}</h1><p class='ek-note'>{sub}</p>")
 
     def _columns(self) -> list[tuple[str, dict]]:
         """(label, indicator block): the municipality, each round, the project."""
         cols = [(self.municipality, self.ind)]
-        for r in self.ctx["rounds"]:
+        for r in self.ctx.rounds:
             own = " (egen runde)" if r == self.round else ""
-            cols.append((f"{_round_label(r)}{own}", self.ctx["indicators"]["rounds"][r]))
-        cols.append(("Projektet i alt", self.ctx["indicators"]["project"]))
+            cols.append((f"{_round_label(r)}{own}", self.ctx.indicators["rounds"][r]))
+        cols.append(("Projektet i alt", self.ctx.indicators["project"]))
         return cols
 
     def key_figures(self) -> Table:
         """Key figures of the municipality beside each round and the project average."""
         t, ctx = self.threshold, self.ctx
         cols = self._columns()
-        where = [self._own, *((None, r) for r in ctx["rounds"]), (None, None)]  # the count grids' cells of cols
+        where = [self._own, *((None, r) for r in ctx.rounds), (None, None)]  # the count grids' cells of cols
 
         def count(label: str, name: str, get) -> Row:
             """A person count as its grid shows it in every report (hidden in one, hidden in all)."""
@@ -149,7 +150,7 @@ class MunicipalityReport:
             })
         note = ("Succeskriterium 1 og 3 med Wilson-intervaller; S(39) fra Kaplan-Meier med venstretrunkering "
                 "og log(-log)-intervaller. For S(39) er lavere bedre. " + suppression_note(self.threshold))
-        reason = self.ind["survival"].get("s39") is None and self.unit["survival"]["summary"].s39_reason
+        reason = self.ind["survival"].get("s39") is None and self.unit.survival["summary"].s39_reason
         if reason:
             note = f"S(39) kan ikke beregnes: {_s39_reason_da(reason)}. " + note
         return Table(pd.DataFrame(rows), note=note, count_cols=["Personer"])
@@ -159,14 +160,14 @@ class MunicipalityReport:
         masks = {} if self.grid is None or not self.whole else {
             "mask": self.grid[1].loc[self.municipality], "compare_mask": self.grid[1].loc["I alt"]}
         return _status_table(self.ind["status_counts"], self.threshold,
-                             compare=self.ctx["indicators"]["project"]["status_counts"], compare_label="projektet",
+                             compare=self.ctx.indicators["project"]["status_counts"], compare_label="projektet",
                              **masks)
 
     def survival_figure(self):
         """The municipality's survival curve to flexjob against the project curve (or a note)."""
         from evalkit.report import plots
 
-        own = self.unit["survival"]
+        own = self.unit.survival
         if own["summary"].n == 0:
             return Note(f"{self.municipality} har ingen borgere på ledighedsydelse i perioden, så der kan ikke "
                         "tegnes en overlevelseskurve.")
@@ -174,7 +175,7 @@ class MunicipalityReport:
             return Note(f"Færre end {self.threshold} af kommunens borgere er i risiko ad gangen, så kurven vises "
                         "ikke (diskretionering).")
         fig = plots.survival_plot(
-            [(self.municipality, own), ("Projektet i alt", self.ctx["survival"]["project"])],
+            [(self.municipality, own), ("Projektet i alt", self.ctx.survival["project"])],
             threshold=self.threshold, title=f"Tid på ledighedsydelse til fleksjob: {self.municipality}",
         )
         if own["summary"].events == 0:
@@ -186,8 +187,8 @@ class MunicipalityReport:
         """S(39), its CI, numbers at risk at 39 and the median, municipality and project."""
         rows = []
         for label, bundle, count, who in (
-                (self.municipality, self.unit["survival"], self._own_count, self._own),
-                ("Projektet i alt", self.ctx["survival"]["project"], self._project_count, (None, None))):
+                (self.municipality, self.unit.survival, self._own_count, self._own),
+                ("Projektet i alt", self.ctx.survival["project"], self._project_count, (None, None))):
             s = bundle["summary"]
             hidden = s39_suppressed(s.to_json(), self.threshold) or count_hidden(
                 self.ctx, ("survival_n", "survival_events"), *who, self.threshold)
@@ -205,14 +206,14 @@ class MunicipalityReport:
 
     def _progression(self) -> pd.DataFrame:
         """The municipality's cases eligible for success criterion 3 (progression_table rows)."""
-        return self.unit["progression"]
+        return self.unit.progression
 
     def hours_figure(self):
         """First versus last effective hours and the distribution of change, against the project."""
         from evalkit.report import plots
 
         own = self._progression()
-        if self.ctx["meta"]["rows"]["hours"] == 0:
+        if self.ctx.meta.rows["hours"] == 0:
             return Note("Datasættet har ingen timeregistreringer (hours), så timeprogression kan ikke vises.")
         if own.empty:
             return Note(f"Ingen borgere i {self.municipality} opfylder betingelserne for at måle progression "
@@ -220,7 +221,7 @@ class MunicipalityReport:
         if sup.stat_suppressed(len(own), self.threshold):
             return Note(f"Færre end {self.threshold} borgere har målbar progression; tallene vises ikke "
                         "(diskretionering).")
-        groups = {self.municipality: (own, self._own), "Projektet i alt": (self.ctx["progression"], (None, None))}
+        groups = {self.municipality: (own, self._own), "Projektet i alt": (self.ctx.progression, (None, None))}
         t = self.threshold
         return plots.hours_plot(
             {k: {"first": None if count_hidden(self.ctx, ("sc3_n",), *who, t) else _mean_or_none(v["first_effective"], t),
@@ -235,7 +236,7 @@ class MunicipalityReport:
         if own.empty or sup.stat_suppressed(len(own), self.threshold):
             return Html("")  # hours_figure already explains
         t = self.threshold
-        project = self.ctx["progression"]
+        project = self.ctx.progression
         hide = [count_hidden(self.ctx, ("sc3_n",), *self._own, t), count_hidden(self.ctx, ("sc3_n",), None, None, t)]
 
         def stat(text, p, col, decimals=1):
@@ -257,14 +258,14 @@ class MunicipalityReport:
         """The municipality's caseworkers highlighted in the project-wide caseload scatter."""
         from evalkit.report import plots
 
-        data = self.ctx["caseload"]["flexjob_39w"]
+        data = self.ctx.caseload["flexjob_39w"]
         points = data["points"]
         visible = [not sup.share_suppressed(k, n, self.threshold) for k, n in zip(points["k"], points["n"])]
         if not any(visible):
             return Note("Ingen jobformidler har forløb nok med tilstrækkelig opfølgning til at kunne vises "
                         "(diskretionering), så sagsstamme og resultat tegnes ikke.")
         return plots.caseload_scatter(
-            points, data["line"], highlight=self.unit["caseworkers"], threshold=self.threshold,
+            points, data["line"], highlight=self.unit.caseworkers, threshold=self.threshold,
             label=self.municipality, ylabel="Andel i fleksjob inden 39 uger",
         )
 
@@ -272,7 +273,7 @@ class MunicipalityReport:
         """The caseload regressions (adjusted, clustered by caseworker): the municipality's and the project's."""
         t = self.threshold
         own = _regression_rows(self.ind["caseload_regression"], t).assign(Udvalg=self.municipality)
-        project = _regression_rows(self.ctx["indicators"]["project"]["caseload_regression"], t).assign(
+        project = _regression_rows(self.ctx.indicators["project"]["caseload_regression"], t).assign(
             Udvalg="Projektet i alt")
         frame = pd.concat([own, project], ignore_index=True)
         frame = frame[["Udvalg", *[c for c in frame.columns if c != "Udvalg"]]]
@@ -283,11 +284,11 @@ class MunicipalityReport:
     def follow_up(self):
         """Follow-up in the first 26 weeks of a flexjob, and Step Up, municipality and project."""
         t = self.threshold
-        if self.ctx["meta"]["rows"]["contacts"] == 0:
+        if self.ctx.meta.rows["contacts"] == 0:
             return Note("Datasættet har ingen kontakter (contacts), så opfølgning og Step Up kan ikke vises.")
         rows = []
         for label, b, count, who in ((self.municipality, self.ind, self._own_count, self._own),
-                                     ("Projektet i alt", self.ctx["indicators"]["project"], self._project_count,
+                                     ("Projektet i alt", self.ctx.indicators["project"], self._project_count,
                                       (None, None))):
             f, s = b["follow_up"], b["step_up"]
             hide_f = count_hidden(self.ctx, ("follow_up_n",), *who, t)
@@ -309,11 +310,11 @@ class MunicipalityReport:
         from evalkit.stats.capacity import capacity_tables, staff_needed
 
         t = self.threshold
-        n = self.unit["open_cases"]
+        n = self.unit.open_cases
         s39 = self.ind["survival"]["s39"]
         source = "kommunens S(39)"
         if s39 is None or s39_suppressed(self.ind["survival"], t):
-            project = self.ctx["indicators"]["project"]["survival"]
+            project = self.ctx.indicators["project"]["survival"]
             s39 = None if s39_suppressed(project, t) else project["s39"]
             source = "projektets S(39), da kommunens ikke kan beregnes eller vises"
         if n == 0:
@@ -350,13 +351,13 @@ class MunicipalityReport:
         """Goal tracking (Målstyring): the team's year to date per indicator, realised against target."""
         from evalkit.report import plots
 
-        g = self.unit["goals"]
+        g = self.unit.goals
         if g is None:
             return Note(f"Der er ingen målstyringsdata (goals) for {self.municipality}.")
         return plots.goals_plot(g["team_ytd"])
 
     def goals_table(self):
-        g = self.unit["goals"]
+        g = self.unit.goals
         if g is None:
             return Html("")  # goals_figure already explains
         y = g["team_year"]
@@ -368,7 +369,7 @@ class MunicipalityReport:
         return Table(frame, title="År til dato", note="Målstyringstal tæller aktiviteter, ikke personer.")
 
     def footer(self, parameters: dict) -> Html:
-        quality = dict(self.unit["quality"])
+        quality = dict(self.unit.quality)
         if self.whole:
             quality["cases_text"] = n_cases_text(self.ctx, self.municipality, self.threshold, self.grid)
         return provenance_footer(self.ctx, parameters, self.threshold, quality)

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import html
-import re
 
 import evalkit
 from evalkit.report.blocks import Html
 from evalkit.report.cells import fmt_count, fmt_subset
+from evalkit.report.context import ReportContext, file_name
 from evalkit.report.format import (  # the one Danish formatter; its names are used from here too
     MISSING,
     fmt_date,
     fmt_int,
 )
 from evalkit.report.grids import n_cases_text
-
-
-def file_name(path) -> str:
-    """The last part of a path (POSIX or Windows), as published instead of the path itself."""
-    return re.split(r"[\\/]", str(path).rstrip("\\/"))[-1]
 
 
 def public_parameters(parameters: dict) -> dict:
@@ -34,13 +29,13 @@ def public_parameters(parameters: dict) -> dict:
     return shown
 
 
-def provenance_footer(ctx: dict, parameters: dict, threshold: int, quality: dict | None = None) -> Html:
+def provenance_footer(ctx: ReportContext, parameters: dict, threshold: int, quality: dict | None = None) -> Html:
     """Data quality and provenance: rows loaded, extraction date, input hash, version, parameters."""
-    meta = ctx["meta"]
-    rows = meta["rows"]
+    meta = ctx.meta
+    rows = meta.rows
     items = [
-        ("Datasæt", html.escape(str(meta["name"]) + (f" (mappe {meta['folder']})" if meta.get("folder") else ""))),
-        ("Udtræksdato", fmt_date(meta["extraction_date"])),
+        ("Datasæt", html.escape(str(meta.name) + (f" (mappe {meta.folder})" if meta.folder else ""))),
+        ("Udtræksdato", fmt_date(meta.extraction_date)),
         ("Rækker indlæst", html.escape(
             f"forløb {n_cases_text(ctx, None, threshold)}, timer {fmt_int(rows['hours'])}, "
             f"kontakter {fmt_int(rows['contacts'])}, målstyring {fmt_int(rows['goals'])}")),
@@ -59,12 +54,12 @@ def provenance_footer(ctx: dict, parameters: dict, threshold: int, quality: dict
             + (f"; uden aldersgruppe {part(q['missing_age_band'])}"
                if q.get("missing_age_band") is not None else ""))))
     items += [
-        ("Input-hash (SHA-256)", f"<code>{html.escape(meta['input_hash'] or MISSING)}</code>"),
+        ("Input-hash (SHA-256)", f"<code>{html.escape(meta.input_hash or MISSING)}</code>"),
         ("evalkit-version", html.escape(evalkit.__version__)),
         ("Parametre", "<code>" + html.escape(", ".join(f"{k}={v!r}" for k, v in public_parameters(parameters).items()))
          + "</code>"),
         ("Diskretionering", html.escape(f"tærskel {threshold} personer (SPEC afsnit 5)")),
-        ("Beregnet", html.escape(str(meta.get("built", MISSING)))),
+        ("Beregnet", html.escape(str(meta.built))),
     ]
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in items)
     return Html(f'<div class="ek-footer"><table>{body}</table></div>')

@@ -9,6 +9,7 @@ import pandas as pd
 from evalkit.report import suppression as sup
 from evalkit.report.blocks import Html, Note, Table
 from evalkit.report.cells import fmt_count, fmt_share, hide_if, suppression_note
+from evalkit.report.context import ReportContext
 from evalkit.report.format import (  # the one Danish formatter; its names are used from here too
     HIDDEN,
     MISSING,
@@ -31,10 +32,10 @@ from evalkit.stats.criteria import share_difference
 class RoundComparison:
     """The sections of notebooks/round_comparison.ipynb: round 1 against round 2."""
 
-    def __init__(self, ctx: dict, threshold: int = sup.THRESHOLD):
+    def __init__(self, ctx: ReportContext, threshold: int = sup.THRESHOLD):
         self.ctx = ctx
         self.threshold = int(threshold)
-        self.rounds = ctx["rounds"]
+        self.rounds = ctx.rounds
 
     def enough_rounds(self) -> bool:
         return len(self.rounds) >= 2
@@ -43,17 +44,17 @@ class RoundComparison:
         return Note("Datasættet har kun én runde, så runderne kan ikke sammenlignes.")
 
     def title(self) -> Html:
-        meta = self.ctx["meta"]
-        spans = "; ".join(f"runde {r}: {fmt_date(a)}-{fmt_date(b)}" for r, (a, b) in meta["rounds"].items())
-        return Html(f"<h1>Sammenligning af runder: {html.escape(str(meta['name']))}</h1><p class='ek-note'>"
-                    f"Udtræksdato {fmt_date(meta['extraction_date'])}" + (f" · {spans}" if spans else "") + "</p>")
+        meta = self.ctx.meta
+        spans = "; ".join(f"runde {r}: {fmt_date(a)}-{fmt_date(b)}" for r, (a, b) in meta.rounds.items())
+        return Html(f"<h1>Sammenligning af runder: {html.escape(str(meta.name))}</h1><p class='ek-note'>"
+                    f"Udtræksdato {fmt_date(meta.extraction_date)}" + (f" · {spans}" if spans else "") + "</p>")
 
     def overview(self) -> Table:
         t = self.threshold
         rows = []
         for r in self.rounds:
-            b = self.ctx["indicators"]["rounds"][r]
-            munis = [m for m in self.ctx["municipalities"] if r in self.ctx["rounds_of"][m]]
+            b = self.ctx.indicators["rounds"][r]
+            munis = [m for m in self.ctx.municipalities if r in self.ctx.rounds_of[m]]
             rows.append({"Runde": str(r), "Kommuner": fmt_int(len(munis)), "Forløb": count_text(self.ctx, "n_cases", None, r, b["n_cases"], t),
                          "Kommunerne": ", ".join(munis)})
         return Table(pd.DataFrame(rows), count_cols=["Forløb"])
@@ -63,7 +64,7 @@ class RoundComparison:
 
         if not self.enough_rounds():
             return self._need_rounds()
-        curves = [(_round_label(r), self.ctx["survival"]["rounds"][r]) for r in self.rounds]
+        curves = [(_round_label(r), self.ctx.survival["rounds"][r]) for r in self.rounds]
         fig = plots.survival_plot(curves, threshold=self.threshold, title="Tid på ledighedsydelse til fleksjob pr. runde")
         return fig if fig is not None else Note("For få borgere i risiko til at tegne kurverne (diskretionering).")
 
@@ -71,10 +72,10 @@ class RoundComparison:
         if not self.enough_rounds():
             return self._need_rounds()
         t = self.threshold
-        lr = self.ctx["indicators"]["project"].get("logrank_rounds") or {}
+        lr = self.ctx.indicators["project"].get("logrank_rounds") or {}
         rows = []
         for r in self.rounds:
-            s = self.ctx["survival"]["rounds"][r]["summary"]
+            s = self.ctx.survival["rounds"][r]["summary"]
             hidden = s39_suppressed(s.to_json(), t) or count_hidden(self.ctx, ("survival_n", "survival_events"),
                                                                    None, r, t)
             rows.append({"Runde": str(r), "Borgere": count_text(self.ctx, "survival_n", None, r, s.n, t),
@@ -91,7 +92,7 @@ class RoundComparison:
     def cox_table(self):
         if not self.enough_rounds():
             return self._need_rounds()
-        cox = self.ctx["cox"]
+        cox = self.ctx.cox
         table = cox.get("table")
         if table is None or table.empty:
             return Note("Cox-modellen kan ikke estimeres (for få hændelser eller ingen variation i runde).")
@@ -125,7 +126,7 @@ class RoundComparison:
         r1, r2 = self.rounds[0], self.rounds[-1]
         rows = []
         for key in ("sc1", "sc3"):
-            a, b = self.ctx["indicators"]["rounds"][r1][key], self.ctx["indicators"]["rounds"][r2][key]
+            a, b = self.ctx.indicators["rounds"][r1][key], self.ctx.indicators["rounds"][r2][key]
             hide_a = count_hidden(self.ctx, (f"{key}_n",), None, r1, t)
             hide_b = count_hidden(self.ctx, (f"{key}_n",), None, r2, t)
             hidden = (sup.share_suppressed(a.get("k"), a["n"], t) or sup.share_suppressed(b.get("k"), b["n"], t)
@@ -149,7 +150,7 @@ class RoundComparison:
 
         if not self.enough_rounds():
             return self._need_rounds()
-        prog = self.ctx["progression"]
+        prog = self.ctx.progression
         if prog.empty:
             return Note("Ingen borgere med målbar progression i effektive timer.")
         groups = {}
@@ -169,7 +170,7 @@ class RoundComparison:
         if not self.enough_rounds():
             return self._need_rounds()
         t = self.threshold
-        prog = self.ctx["progression"]
+        prog = self.ctx.progression
         rows = []
         for r in self.rounds:
             p = prog[prog["round"] == r]

@@ -9,6 +9,7 @@ import pandas as pd
 from evalkit.report import suppression as sup
 from evalkit.report.blocks import Html, Note, Section, Table
 from evalkit.report.cells import fmt_masked, met_text, suppression_note
+from evalkit.report.context import ReportContext
 from evalkit.report.format import (  # the one Danish formatter; its names are used from here too
     HIDDEN,
     MISSING,
@@ -25,7 +26,7 @@ from evalkit.report.sections import _criteria_rows
 class StatusReport:
     """The sections of notebooks/status_report.ipynb: every municipality side by side."""
 
-    def __init__(self, ctx: dict, threshold: int = sup.THRESHOLD):
+    def __init__(self, ctx: ReportContext, threshold: int = sup.THRESHOLD):
         self.ctx = ctx
         self.threshold = int(threshold)
         self.grid = status_grid(ctx, self.threshold)
@@ -35,9 +36,9 @@ class StatusReport:
         return _municipality_order(self.ctx)
 
     def title(self) -> Html:
-        meta = self.ctx["meta"]
-        return Html(f"<h1>Statusrapport: {html.escape(str(meta['name']))}</h1><p class='ek-note'>Udtræksdato "
-                    f"{fmt_date(meta['extraction_date'])} · {fmt_int(len(self.ctx['municipalities']))} kommuner · "
+        meta = self.ctx.meta
+        return Html(f"<h1>Statusrapport: {html.escape(str(meta.name))}</h1><p class='ek-note'>Udtræksdato "
+                    f"{fmt_date(meta.extraction_date)} · {fmt_int(len(self.ctx.municipalities))} kommuner · "
                     f"{n_cases_text(self.ctx, None, self.threshold, self.grid)} forløb</p>")
 
     def status_table(self) -> Table:
@@ -49,16 +50,16 @@ class StatusReport:
             for c in counts.columns:
                 shown.loc[i, c] = fmt_masked(counts.loc[i, c], mask.loc[i, c], self.threshold)
         frame = shown.rename(columns=STATUS_LABELS).reset_index(names="Kommune")
-        frame.insert(1, "Runde", [", ".join(map(str, self.ctx["rounds_of"][m])) for m in order] + [""])
+        frame.insert(1, "Runde", [", ".join(map(str, self.ctx.rounds_of[m])) for m in order] + [""])
         return Table(frame, note=suppression_note(self.threshold), total_rows=[len(frame) - 1],
                      count_cols=[*(STATUS_LABELS[c] for c in counts.columns[:-1]), "I alt"], total_cols=["I alt"])
 
     def criteria_table(self) -> Table:
         """The three success criteria per municipality: value, CI and verdict."""
         rows = []
-        blocks = [(m, self.ctx["indicators"]["municipalities"][m]) for m in self._order()]
-        blocks += [(_round_label(r), self.ctx["indicators"]["rounds"][r]) for r in self.ctx["rounds"]]
-        blocks.append(("Projektet i alt", self.ctx["indicators"]["project"]))
+        blocks = [(m, self.ctx.indicators["municipalities"][m]) for m in self._order()]
+        blocks += [(_round_label(r), self.ctx.indicators["rounds"][r]) for r in self.ctx.rounds]
+        blocks.append(("Projektet i alt", self.ctx.indicators["project"]))
         for label, b in blocks:
             row = {"Kommune": label}
             for r in _criteria_rows(b, self.threshold):
@@ -68,7 +69,7 @@ class StatusReport:
                 row[f"{short}: mål"] = met_text(r["met"])
             rows.append(row)
         n_munis = len(self._order())
-        targets = self.ctx["targets"]["default"]
+        targets = self.ctx.targets["default"]
         target_text = "; ".join(f"{CRITERIA_SHORT[k]} {TARGET_SIGN[k]} {fmt_pct(v)}" for k, v in targets.items())
         return Table(pd.DataFrame(rows), note=f"Standardmål: {target_text}. " + suppression_note(self.threshold),
                      total_rows=list(range(n_munis, len(rows))))
@@ -77,8 +78,8 @@ class StatusReport:
         """Survival curves per municipality (small multiples) against the project curve."""
         from evalkit.report import plots
 
-        bundles = {m: self.ctx["units"][(m, None)]["survival"] for m in self._order()}
-        return plots.survival_grid(bundles, self.ctx["survival"]["project"], threshold=self.threshold)
+        bundles = {m: self.ctx.units[(m, None)].survival for m in self._order()}
+        return plots.survival_grid(bundles, self.ctx.survival["project"], threshold=self.threshold)
 
     def caterpillar(self, key: str):
         """Caterpillar plot of one criterion: every municipality with its CI against the project mean."""
@@ -86,7 +87,7 @@ class StatusReport:
 
         rows, hidden = [], []
         for m in self._order():
-            b = self.ctx["indicators"]["municipalities"][m]
+            b = self.ctx.indicators["municipalities"][m]
             if key == "sc2":
                 value, low, high = b["sc2"]["value"], b["sc2"]["ci_low"], b["sc2"]["ci_high"]
                 skip = s39_suppressed(b["survival"], self.threshold)
@@ -98,8 +99,8 @@ class StatusReport:
                 hidden.append(m)
                 continue
             rows.append({"label": m, "value": value, "ci_low": low, "ci_high": high})
-        project = self.ctx["indicators"]["project"][key]["value"]
-        target = self.ctx["indicators"]["project"][key].get("target")
+        project = self.ctx.indicators["project"][key]["value"]
+        target = self.ctx.indicators["project"][key].get("target")
         if not rows:
             return Note(f"{CRITERIA_LABELS[key]}: ingen kommune har nok borgere til at blive vist.")
         fig = plots.caterpillar(pd.DataFrame(rows), project, target, title=CRITERIA_LABELS[key],

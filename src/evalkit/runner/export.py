@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from evalkit.report.context import ReportContext
 from evalkit.runner.manifest import INDEX, _save_manifest, _write_atomic
 from evalkit.runner.plan import PACKAGE_ROOT, ROUND_REPORT, STATUS_REPORT, ReportJob
 
@@ -66,11 +67,11 @@ def _index_key(out: Path, input_hash: str, plan: list[ReportJob], manifest: dict
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _write_index(out: Path, ctx: dict, plan: list[ReportJob], manifest: dict, threshold: int, salt: list) -> None:
+def _write_index(out: Path, ctx: ReportContext, plan: list[ReportJob], manifest: dict, threshold: int, salt: list) -> None:
     """index.html: a link to every report, each municipality's criteria at a glance; its key in the manifest."""
     from evalkit.report.index import index_page
 
-    input_hash = ctx["meta"]["input_hash"]
+    input_hash = ctx.meta.input_hash
     html = index_page(ctx, _index_listing(out, input_hash, plan, manifest), manifest["reports"], threshold)
     _write_atomic(out / INDEX, html)
     manifest["index_key"] = _index_key(out, input_hash, plan, manifest, salt)
