@@ -224,7 +224,7 @@ _TAG_SIZE = hashlib.sha256().digest_size
 def write_context(path, ctx: ReportContext, key: bytes) -> None:
     """Pickle the context to `path`, prefixed with its HMAC-SHA256 under the run's secret `key`.
 
-    The file lives in the run's private folder (see `reports`); the tag means a
+    The file lives in the run's private folder (see evalkit.runner.build); the tag means a
     kernel unpickles only what this run wrote, never a file put there by anyone else.
     """
     payload = pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL)

@@ -30,7 +30,6 @@ CHANGE_BANDS = [  # (label, low, high): change in effective hours (last minus fi
     ("2 til under 3 timer", 1.995, 2.995),
     ("3 timer eller mere", 2.995, np.inf),
 ]
-WEEK_39 = 39.0
 
 
 

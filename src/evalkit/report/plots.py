@@ -26,13 +26,13 @@ from matplotlib.transforms import blended_transform_factory
 from evalkit.report import suppression as sup
 from evalkit.report.cells import fmt_count
 from evalkit.report.format import HIDDEN, fmt_num
+from evalkit.spec import WEEK_39
 
 DPI = 96
 COLORS = ["#0b5c8a", "#d9822b", "#2a9d8f", "#8e5ea2", "#c0392b", "#6b8e23"]
 PROJECT_COLOR = "#8c979f"
 HIGHLIGHT = "#d9822b"
 MAX_WEEKS = 156.0
-WEEK_39 = 39.0
 
 # Every figure is drawn with matplotlib's defaults plus these, whatever the kernel's state
 # (the inline backend changes rcParams when pyplot is imported): the same data give the same PNG.

@@ -7,8 +7,9 @@ import json
 import re
 from pathlib import Path
 
+from evalkit.iorw import write_atomic
 from evalkit.report.context import ReportContext
-from evalkit.runner.manifest import INDEX, _save_manifest, _write_atomic
+from evalkit.runner.manifest import INDEX, _save_manifest
 from evalkit.runner.plan import PACKAGE_ROOT, ROUND_REPORT, STATUS_REPORT, ReportJob
 
 TEMPLATE = PACKAGE_ROOT / "templates" / "report.html.j2"
@@ -73,6 +74,6 @@ def _write_index(out: Path, ctx: ReportContext, plan: list[ReportJob], manifest:
 
     input_hash = ctx.meta.input_hash
     html = index_page(ctx, _index_listing(out, input_hash, plan, manifest), manifest["reports"], threshold)
-    _write_atomic(out / INDEX, html)
+    write_atomic(out / INDEX, html)
     manifest["index_key"] = _index_key(out, input_hash, plan, manifest, salt)
     _save_manifest(out, manifest)

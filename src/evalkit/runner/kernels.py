@@ -12,9 +12,9 @@ import time
 import traceback
 from pathlib import Path
 
+from evalkit.iorw import write_atomic
 from evalkit.runner.engine import _register_warm_engine
 from evalkit.runner.export import make_exporter, notebook_to_html
-from evalkit.runner.manifest import _write_atomic
 from evalkit.runner.plan import JobResult, ReportJob
 
 CELL_TIMEOUT = 1800  # seconds per notebook cell
@@ -149,7 +149,7 @@ class Worker:
             kept = work / job.failed_notebook
             os.replace(tmp_ipynb, kept)
             return JobResult(job.name, False, time.perf_counter() - t0, error.strip()[:500], os.getpid(), str(kept))
-        _write_atomic(out / job.html, notebook_to_html(executed, job.title, self.exporter))
+        write_atomic(out / job.html, notebook_to_html(executed, job.title, self.exporter))
         tmp_ipynb.unlink(missing_ok=True)
         return JobResult(job.name, True, time.perf_counter() - t0, "", os.getpid())
 

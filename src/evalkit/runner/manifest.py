@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
 from datetime import datetime
 from pathlib import Path
 
 import evalkit
 from evalkit.errors import InputError
+from evalkit.iorw import write_atomic
 from evalkit.runner.plan import PACKAGE_ROOT, JobResult, ReportJob
 
 MANIFEST = "manifest.json"
@@ -53,23 +52,6 @@ def _report_key(job: ReportJob, input_hash: str, notebook_hash: str, code_hash: 
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes | str) -> None:
-    """Write a file under a temporary name beside it (same file system), then rename it into place.
-
-    The temporary file is new (O_EXCL, random name) and removed again if writing fails.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def new_manifest() -> dict:
     """The manifest of a new out folder: evalkit's marker, no files, no reports."""
     return {MARKER_KEY: MARKER, "evalkit_version": evalkit.__version__, "files": [], "reports": {}}
@@ -93,7 +75,7 @@ def is_evalkit_folder(manifest: dict) -> bool:
 
 
 def _save_manifest(out: Path, manifest: dict) -> None:
-    _write_atomic(Path(out) / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
+    write_atomic(Path(out) / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
 
 
 
