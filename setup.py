@@ -2,7 +2,7 @@
 
 The notebooks live in notebooks/ at the top of the checkout, where JupyterLab
 opens them beside data/sample. A wheel (and so `pip install .`) gets a copy in
-evalkit/notebooks/, where `evalkit.reports.notebooks_dir()` finds them when
+evalkit/notebooks/, where `evalkit.runner.plan.notebooks_dir()` finds them when
 evalkit runs outside a checkout. An editable install reads notebooks/ itself.
 Everything else about the build is in pyproject.toml.
 """

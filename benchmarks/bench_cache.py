@@ -41,8 +41,8 @@ def wall(args: list[str]) -> float:
 
 def run(folder: Path, cache_dir: Path) -> int:
     os.environ["EVALKIT_CACHE_DIR"] = str(cache_dir)
-    from evalkit import cache, dataset, indicators
-    from evalkit.cache_store import Cache
+    from evalkit.runner import cache, dataset, indicators
+    from evalkit.runner.cache_store import Cache
 
     store = Cache(cache_dir)
     rows: list[tuple[str, float]] = []

@@ -30,8 +30,8 @@ def peak_rss_bytes() -> int:
 
 
 def run(folder: Path) -> int:
-    from evalkit.dataset import load_dataset
-    from evalkit.indicators import compute_all
+    from evalkit.data.dataset import load_dataset
+    from evalkit.stats.indicators import compute_all
 
     t0 = time.perf_counter()
     ds = load_dataset(folder)

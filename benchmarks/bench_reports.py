@@ -45,9 +45,8 @@ def run_reports(data: Path, out: Path, municipalities: list[str], jobs: int) -> 
 def naive_loop(data: Path, out: Path, municipalities: list[str], rounds_of: dict[str, list[int]]) -> float:
     """Wall time of: for each report, papermill (fresh kernel) then nbconvert, one after another."""
     import papermill as pm
+    from evalkit.runner.plan import notebooks_dir, slug
     from nbconvert import HTMLExporter
-
-    from evalkit.reports import notebooks_dir, slug
 
     folder = notebooks_dir()
     jobs = [("statusrapport", "status_report.ipynb", {"data": str(data)}),
@@ -80,7 +79,7 @@ def main() -> None:
     parser.add_argument("--skip-naive", action="store_true", help="time evalkit reports only")
     args = parser.parse_args()
 
-    from evalkit.dataset import load_dataset
+    from evalkit.data.dataset import load_dataset
 
     with tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp:
         tmp = Path(tmp)

@@ -22,9 +22,9 @@ TARGET_SECONDS = 15.0
 
 
 def run(folder: Path) -> int:
-    from evalkit.dataset import load_dataset
-    from evalkit.indicators import compute_all
-    from evalkit.series import compute_series
+    from evalkit.data.dataset import load_dataset
+    from evalkit.stats.indicators import compute_all
+    from evalkit.stats.series import compute_series
 
     t0 = time.perf_counter()
     ds = load_dataset(folder)

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from evalkit.survival import logrank_test, time_to_flexjob
+from evalkit.stats.survival import logrank_test, time_to_flexjob
 
 E = pd.Timestamp("2021-12-31")
 

@@ -76,7 +76,7 @@ def extract(page: str) -> dict:
 
 def render(data: Path, out: Path) -> dict[str, dict]:
     """Every report of `data` written by `evalkit reports` into `out`, read back with `extract`."""
-    from evalkit.reports import build_reports
+    from evalkit.runner.build import build_reports
 
     code = build_reports(data, out, jobs=2, progress=False)
     if code != 0:

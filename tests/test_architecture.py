@@ -7,10 +7,6 @@ just the same), so a cycle cannot hide behind a lazy import.
 Layers, in the direction of the data (docs/architecture.md):
     base (errors, spec, rounding, iorw) <- data <- stats <- report <- runner <- cli
 A module may import its own layer and the layers to its left, never to its right.
-
-Marked xfail(strict=True) until the big move of issue 9 splits views.py,
-reports.py and dataset.py: remove the marks in that change; strict makes them
-fail as soon as they pass, so they cannot be forgotten.
 """
 
 from __future__ import annotations
@@ -23,8 +19,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "evalkit"
 MAX_LINES = 500
-LONG_BY_DESIGN = {"evalkit.sample"}  # the sample generator reads as one story (issue 9)
-LONG_UNTIL_THE_MOVE = {"evalkit.views", "evalkit.reports", "evalkit.dataset"}
+LONG_BY_DESIGN = {"evalkit.data.sample"}  # the sample generator reads as one story (issue 9)
 LAYERS = ["base", "data", "stats", "report", "runner", "cli"]
 BASE = {"evalkit", "evalkit.errors", "evalkit.spec", "evalkit.rounding", "evalkit.iorw"}
 
@@ -111,21 +106,18 @@ def layer(name: str) -> str | None:
 def test_the_graph_reader_sees_late_relative_and_package_imports():
     """The reader itself: late imports, "from evalkit import module", packages, and the cycle finder."""
     edges = graph()
-    assert "evalkit.plots" in edges["evalkit.views"]  # imported inside methods only
-    assert "evalkit.views" in edges["evalkit.plots"]
-    assert {"evalkit.report", "evalkit.report.format"} <= edges["evalkit.indicators"]  # late, and its package
-    assert "evalkit.suppression" in edges["evalkit.views"]  # from evalkit import suppression as sup
+    assert "evalkit.report.plots" in edges["evalkit.report.municipality"]  # imported inside methods only
+    assert {"evalkit.report", "evalkit.report.index"} <= edges["evalkit.runner.export"]  # late, and its package
+    assert "evalkit.report.suppression" in edges["evalkit.report.cells"]  # from evalkit.report import suppression
+    assert "evalkit.data.privacy" in edges["evalkit.data.pseudonymise"]  # from evalkit.data import privacy
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.xfail(strict=True, reason="views.py and plots.py import each other until the report layer is split")
 def test_no_import_cycle_among_evalkit_modules():
     assert cycles(graph()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="views, plots, reports and the statistics modules still sit at the top "
-                                      "level until the move into data/, stats/, report/ and runner/")
 def test_imports_point_one_way_through_the_layers():
     unplaced = sorted(name for name in MODULES if layer(name) is None)
     assert unplaced == []
@@ -135,9 +127,7 @@ def test_imports_point_one_way_through_the_layers():
     assert all(not graph()[name] - {"evalkit"} for name in BASE)  # the base imports no other evalkit module
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    strict=True, reason="split in the move of issue 9")) if n in LONG_UNTIL_THE_MOVE else n
-    for n in sorted(set(MODULES) - LONG_BY_DESIGN)])
+@pytest.mark.parametrize("name", sorted(set(MODULES) - LONG_BY_DESIGN))
 def test_no_module_is_longer_than_about_500_lines(name):
     lines = len(MODULES[name].read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{MODULES[name].relative_to(SRC)} has {lines} lines"

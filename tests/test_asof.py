@@ -17,14 +17,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from click.testing import CliRunner
-
-from evalkit.asof import as_of
-from evalkit.cli import main
-from evalkit.dataset import load_dataset
-from evalkit.status import status_counts
 from conftest import write_dataset
+
+from evalkit.cli import main
+from evalkit.data.dataset import load_dataset
+from evalkit.stats.asof import as_of
+from evalkit.stats.status import status_counts
 
 
 class _NoAliases(yaml.SafeDumper):

@@ -34,6 +34,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from evalkit.runner.build import build_reports
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 AXE_JS = ROOT / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"
@@ -64,8 +66,6 @@ if (_reason := _missing()) is not None:
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-
-from evalkit.reports import build_reports
 
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -1,4 +1,4 @@
-"""The cache of validated datasets and computed results (evalkit.cache, issue 12), and what the quick
+"""The cache of validated datasets and computed results (evalkit.runner.cache, issue 12), and what the quick
 commands import.
 
 Cached results must equal uncached ones exactly (frames with their dtypes and the very missing values,
@@ -24,9 +24,9 @@ from click.testing import CliRunner
 from conftest import SMALL_CASES, write_dataset
 
 import evalkit
-from evalkit import cache, cache_store
-from evalkit import dataset as dataset_module
-from evalkit.cache_store import META, SECRET, Cache
+from evalkit.runner import cache, cache_store
+from evalkit.data import dataset as dataset_module
+from evalkit.runner.cache_store import META, SECRET, Cache
 from evalkit.cli import main
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -99,9 +99,9 @@ def test_cached_dataset_equals_the_loaded_one(store, no_loading):
 
 
 def test_cached_results_equal_computed_ones(store, tmp_path, monkeypatch):
-    from evalkit.asof import indicators_as_of
-    from evalkit.indicators import compute_all, compute_indicators
-    from evalkit.series import compute_series
+    from evalkit.stats.asof import indicators_as_of
+    from evalkit.stats.indicators import compute_all, compute_indicators
+    from evalkit.stats.series import compute_series
 
     ds = cache.load_dataset(SAMPLE, cache=store)
     expected = {
@@ -123,12 +123,12 @@ def test_cached_results_equal_computed_ones(store, tmp_path, monkeypatch):
     assert len(entries(store)) == 1 + len(calls)
     assert sorted(expected["all"]["rounds"]) == [1, 2]  # round numbers are int keys: they must stay so
 
-    import evalkit.asof
-    import evalkit.indicators
-    import evalkit.series
+    import evalkit.stats.asof
+    import evalkit.stats.indicators
+    import evalkit.stats.series
 
-    for module, name in ((evalkit.indicators, "compute_all"), (evalkit.indicators, "compute_indicators"),
-                         (evalkit.asof, "indicators_as_of"), (evalkit.series, "compute_series")):
+    for module, name in ((evalkit.stats.indicators, "compute_all"), (evalkit.stats.indicators, "compute_indicators"),
+                         (evalkit.stats.asof, "indicators_as_of"), (evalkit.stats.series, "compute_series")):
         monkeypatch.setattr(module, name, lambda *a, **k: pytest.fail("computed: the cache was not used"))
     for name, call in calls.items():
         assert_identical(expected[name], stored[name], name)
@@ -193,7 +193,7 @@ def test_a_changed_evalkit_source_file_is_a_new_entry(tmp_path, store, monkeypat
     cache.load_dataset(folder, cache=store)
     cache.load_dataset(folder, cache=store)
     assert len(loads) == 1  # the second came from the cache
-    for changed in (copy / "status.py", copy / "report" / "format.py", copy / "templates" / "report.css"):
+    for changed in (copy / "stats" / "status.py", copy / "report" / "format.py", copy / "templates" / "report.css"):
         with open(changed, "a", encoding="utf-8") as fh:
             fh.write("\n# changed\n")
         before = len(loads)
@@ -203,7 +203,7 @@ def test_a_changed_evalkit_source_file_is_a_new_entry(tmp_path, store, monkeypat
 
 
 def test_a_changed_parameter_is_a_new_entry(tmp_path, store):
-    from evalkit.indicators import compute_indicators
+    from evalkit.stats.indicators import compute_indicators
 
     ds = cache.load_dataset(write_dataset(tmp_path / "data"), cache=store)
     a = cache.compute_indicators(ds, municipality="Tønder", cache=store)

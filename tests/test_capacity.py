@@ -5,9 +5,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from evalkit.capacity import capacity_tables, format_capacity, parse_share, round_half_up, staff_needed
 from evalkit.cli import main
 from evalkit.errors import InputError
+from evalkit.report.text import format_capacity
+from evalkit.stats.capacity import capacity_tables, parse_share, round_half_up, staff_needed
 
 
 def test_worked_example_of_the_source_guide():

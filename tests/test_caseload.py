@@ -3,17 +3,17 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import typed
 from scipy import stats
 
-from evalkit.caseload import (
+from evalkit.data.schema import CASE_COLUMNS, HOURS_COLUMNS
+from evalkit.stats.caseload import (
     case_caseloads,
     caseload_regressions,
     caseworker_caseloads,
     fit_caseload_model,
     regression_frame,
 )
-from evalkit.dataset import CASE_COLUMNS, HOURS_COLUMNS
-from conftest import typed
 
 D = pd.Timedelta(days=1)
 

@@ -4,12 +4,12 @@ import math
 
 import pandas as pd
 import pytest
+from conftest import typed
 from statsmodels.stats.proportion import proportion_confint
 
-from evalkit.criteria import Z, load_targets, sc1, target_for, target_met, wilson_interval
-from evalkit.dataset import CASE_COLUMNS
+from evalkit.data.schema import CASE_COLUMNS
 from evalkit.errors import InputError
-from conftest import typed
+from evalkit.stats.criteria import Z, load_targets, sc1, target_for, target_met, wilson_interval
 
 E = pd.Timestamp("2021-12-31")
 

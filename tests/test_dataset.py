@@ -17,17 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalkit.cli import main
-from evalkit.dataset import (
-    CASE_COLUMNS,
-    CONTACT_COLUMNS,
-    GOAL_COLUMNS,
-    HOURS_COLUMNS,
-    DATE_FORMATS,
-    parse_dates,
-    load_dataset,
-    subset,
-    summarise,
-)
+from evalkit.data.convert import parse_dates
+from evalkit.data.dataset import load_dataset, subset, summarise
+from evalkit.data.schema import CASE_COLUMNS, CONTACT_COLUMNS, DATE_FORMATS, GOAL_COLUMNS, HOURS_COLUMNS
 from evalkit.errors import InputError
 
 NaN, NaT = np.nan, pd.NaT

@@ -1,10 +1,10 @@
 """Follow-up cadence and Step Up (SPEC section 3)."""
 
 import pandas as pd
-
-from evalkit.dataset import CASE_COLUMNS, CONTACT_COLUMNS
-from evalkit.followup import follow_up, follow_up_counts, step_up
 from conftest import typed
+
+from evalkit.data.schema import CASE_COLUMNS, CONTACT_COLUMNS
+from evalkit.stats.followup import follow_up, follow_up_counts, step_up
 
 E = pd.Timestamp("2021-12-31")
 D = pd.Timedelta(days=1)

@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit import views
-from evalkit.capacity import format_capacity
-from evalkit.indicators import _num, _pct
 from evalkit.report import format as fmt
+from evalkit.report.format import fmt_date, fmt_num, fmt_pct
+from evalkit.report.text import _num, _pct, format_capacity
 from evalkit.rounding import as_decimal, round_half_up
 
 
@@ -72,9 +71,9 @@ def test_rounding_halves_up_on_the_written_decimal():
 
 def test_reports_and_command_line_use_the_same_formatter():
     """views' names are the formatter's; the CLI text writes the same strings (and '-' where none)."""
-    assert views.fmt_num is fmt.fmt_num and views.fmt_pct is fmt.fmt_pct and views.fmt_date is fmt.fmt_date
+    assert fmt_num is fmt.fmt_num and fmt_pct is fmt.fmt_pct and fmt_date is fmt.fmt_date
     # before: the CLI rounded 27/48 = 56,25 % to '56,2 %' (binary, halves to even), the reports to '56,3 %'
-    assert _pct(27 / 48) == "56,3 %" == views.fmt_pct(27 / 48)
+    assert _pct(27 / 48) == "56,3 %" == fmt_pct(27 / 48)
     assert _pct(None) == "-" and _num(None) == "-"
     assert _num(-0.001, 2) == "0,00"  # before: '-0,00'
     assert _num(0.125, 2) == "0,13" and _num(2.675, 2) == "2,68"  # before: "0,12" and "2,67"
@@ -97,7 +96,7 @@ def test_progressions_vectorised_rounding_is_the_same_rule():
     """progression.round_half_up_2 rounds a whole column with numpy; it agrees with rounding.py on
     every value that can reach criterion 3's threshold (change >= 1). On negative halves the two differ:
     numpy's floor(x + 0.5) takes -0.005 to 0,00, Decimal's ROUND_HALF_UP to -0,01 (open question for SPEC)."""
-    from evalkit.progression import round_half_up_2
+    from evalkit.stats.progression import round_half_up_2
 
     values = [i / 1000 for i in range(0, 6001)] + [1.005, 0.995, 2.675, 10.125, 36.995]
     assert [float(round_half_up(v, 2)) for v in values] == list(round_half_up_2(values))

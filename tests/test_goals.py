@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from evalkit.errors import InputError
-from evalkit.goals import goal_tracking
+from evalkit.stats.goals import goal_tracking
 
 
 def goals_frame(rows):

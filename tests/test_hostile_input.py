@@ -35,9 +35,10 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from evalkit.cli import main
-from evalkit.dataset import CASE_COLUMNS, CONTACT_COLUMNS, GOAL_COLUMNS, HOURS_COLUMNS, load_dataset
+from evalkit.data.dataset import load_dataset
+from evalkit.data.privacy import identifying_column_name
+from evalkit.data.schema import CASE_COLUMNS, CONTACT_COLUMNS, GOAL_COLUMNS, HOURS_COLUMNS
 from evalkit.errors import InputError
-from evalkit.privacy import identifying_column_name
 
 COLUMNS = {"cases": CASE_COLUMNS, "hours": HOURS_COLUMNS, "contacts": CONTACT_COLUMNS, "goals": GOAL_COLUMNS}
 REQUIRED = {
@@ -734,8 +735,8 @@ def test_spelling_variants_of_a_municipality(data, choice, variant):
     or full-width letters is refused naming rows of every spelling (never merged, never kept
     apart); in a dataset that loads, every variant finds its municipality and no two
     municipalities share a report file name."""
-    from evalkit.names import find_municipality, municipality_key
-    from evalkit.reports import slug
+    from evalkit.data.names import find_municipality, municipality_key
+    from evalkit.runner.plan import slug
 
     cases = [dict(r) for r in data["cases"]]
     assume(len(cases) >= 2)

@@ -7,11 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import typed
 
 from evalkit.cli import main
-from evalkit.dataset import CASE_COLUMNS, CONTACT_COLUMNS, GOAL_COLUMNS, HOURS_COLUMNS, Dataset, load_dataset
-from evalkit.indicators import compute_all, compute_indicators, format_indicators
-from conftest import typed
+from evalkit.data.dataset import Dataset, load_dataset
+from evalkit.data.schema import CASE_COLUMNS, CONTACT_COLUMNS, GOAL_COLUMNS, HOURS_COLUMNS
+from evalkit.report.text import format_indicators
+from evalkit.stats.indicators import compute_all, compute_indicators
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 E = pd.Timestamp("2021-12-31")

@@ -19,21 +19,14 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import (
-    SMALL_CASES,
-    SMALL_GOALS,
-    SMALL_HOURS,
-    SMALL_TABLES,
-    SMALL_YML,
-    write_dataset,
-)
+from conftest import SMALL_CASES, SMALL_GOALS, SMALL_HOURS, SMALL_TABLES, SMALL_YML, write_dataset
 
 from evalkit.cli import main
-from evalkit.criteria import load_targets, target_for
-from evalkit.dataset import load_dataset, subset
+from evalkit.data.dataset import load_dataset, subset
+from evalkit.data.names import MAX_NAME_LENGTH, find_municipality, municipality_key
 from evalkit.errors import InputError
-from evalkit.names import MAX_NAME_LENGTH, find_municipality, municipality_key
-from evalkit.reports import _check_request, slug
+from evalkit.runner.plan import _check_request, slug
+from evalkit.stats.criteria import load_targets, target_for
 
 HEADER = SMALL_CASES.split("\n", 1)[0]
 

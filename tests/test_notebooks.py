@@ -18,13 +18,10 @@ import papermill as pm
 import pytest
 from test_reports import assert_no_code, assert_self_contained, write_dataset
 
-from evalkit.reports import (
-    build_reports,
-    notebook_to_html,
-    notebooks_dir,
-    read_manifest,
-    slug,
-)
+from evalkit.runner.build import build_reports
+from evalkit.runner.export import notebook_to_html
+from evalkit.runner.manifest import read_manifest
+from evalkit.runner.plan import notebooks_dir, slug
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

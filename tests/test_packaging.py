@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import write_dataset
 
-from evalkit.reports import _code_hash, notebooks_dir
+from evalkit.runner.manifest import _code_hash
+from evalkit.runner.plan import notebooks_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "evalkit"
@@ -103,7 +104,7 @@ def test_wheel_installed_in_a_fresh_venv_writes_reports_outside_the_checkout(tmp
 
     work = tmp_path / "elsewhere"
     write_dataset(work / "data")
-    where = run(python, "-c", "import evalkit, evalkit.reports as r; print(evalkit.__file__); print(r.notebooks_dir())",
+    where = run(python, "-c", "import evalkit, evalkit.runner.plan as r; print(evalkit.__file__); print(r.notebooks_dir())",
                 cwd=work).split()
     assert all(str(tmp_path / "venv") in w and str(ROOT) not in w for w in where)
     assert where[1].endswith("evalkit/notebooks")

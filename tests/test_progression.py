@@ -2,10 +2,10 @@
 
 import pandas as pd
 import pytest
-
-from evalkit.dataset import CASE_COLUMNS, HOURS_COLUMNS
-from evalkit.progression import progression_table, round_half_up_2, sc3
 from conftest import typed
+
+from evalkit.data.schema import CASE_COLUMNS, HOURS_COLUMNS
+from evalkit.stats.progression import progression_table, round_half_up_2, sc3
 
 E = pd.Timestamp("2021-12-31")
 

@@ -1,4 +1,4 @@
-"""Pseudonymisation at the source (`evalkit pseudonymise`, evalkit.pseudonymise).
+"""Pseudonymisation at the source (`evalkit pseudonymise`, evalkit.data.pseudonymise).
 
 The expected ids are recomputed here with hmac/hashlib from the documented formula,
 the age bands are worked out by hand next to the fixture, and the privacy test
@@ -20,9 +20,9 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.cli import main
-from evalkit.dataset import load_dataset
+from evalkit.data.dataset import load_dataset
+from evalkit.data.pseudonymise import check_key, pseudonymise_extract, read_key
 from evalkit.errors import InputError
-from evalkit.pseudonymise import check_key, pseudonymise_extract, read_key
 
 # 40 random bytes (one draw of secrets.token_bytes(40)), binary, no trailing newline
 KEY = bytes.fromhex("f8b53d753244081cb98363bde0c2c42fd463d778a5ae739e1f1402cc578aa06dd6487bc0e9f39a86")

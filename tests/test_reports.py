@@ -26,10 +26,19 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from evalkit import reports, views
 from evalkit.cli import main
-from evalkit.criteria import wilson_interval
-from evalkit.reports import ReportJob, Worker, build_reports, read_manifest, slug
+from evalkit.report.blocks import Note
+from evalkit.report.cells import fmt_count, fmt_share
+from evalkit.report.context import _CACHE, CONTEXT_KEY_ENV, build_context, read_context, report_context, write_context
+from evalkit.report.format import HIDDEN, MISSING, fmt_ci, fmt_date, fmt_int, fmt_num, fmt_p, fmt_pct
+from evalkit.report.index import index_page
+from evalkit.report.municipality import MunicipalityReport
+from evalkit.report.status_report import StatusReport
+from evalkit.runner.build import _PrivateFolder, build_reports
+from evalkit.runner.kernels import Worker
+from evalkit.runner.manifest import read_manifest
+from evalkit.runner.plan import ReportJob, slug
+from evalkit.stats.criteria import share_difference, wilson_interval
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 RUNNER_NOTEBOOKS = FIXTURES / "runner"
@@ -75,7 +84,7 @@ def three_municipalities(folder: Path) -> Path:
     [(1607, "1.607"), (39000, "39.000"), (1234567, "1.234.567"), (0, "0"), (12, "12"), (-1607, "-1.607")],
 )
 def test_fmt_int(value, text):
-    assert views.fmt_int(value) == text
+    assert fmt_int(value) == text
 
 
 @pytest.mark.parametrize(
@@ -85,23 +94,23 @@ def test_fmt_int(value, text):
      (0.125, 2, "0,13"), (2.5, 0, "3"), (1.005, 2, "1,01")],  # halves round up, as a person rounds the decimal
 )
 def test_fmt_num(value, decimals, text):
-    assert views.fmt_num(value, decimals) == text
+    assert fmt_num(value, decimals) == text
 
 
 def test_fmt_pct_counts_and_missing():
-    assert views.fmt_pct(0.234) == "23,4 %"
-    assert views.fmt_pct(0.2345) == "23,5 %"  # not 23,4 from the binary 23.449999...
-    assert views.fmt_pct(1.0) == "100,0 %"
-    assert views.fmt_pct(0.05, 0) == "5 %"
-    assert views.fmt_pct(None) == views.MISSING
-    assert views.fmt_pct(float("nan")) == views.MISSING
-    assert views.fmt_count(3) == "<5" and views.fmt_count(0) == "0" and views.fmt_count(1607) == "1.607"
-    assert views.fmt_count(7, threshold=10) == "<10"
-    assert views.fmt_share(3, 20) == views.HIDDEN and views.fmt_share(10, 20) == "50,0 %"
-    assert views.fmt_p(0.0004) == "<0,001" and views.fmt_p(0.0123) == "0,012"
-    assert views.fmt_date(pd.Timestamp("2021-12-31")) == "31.12.2021"
-    assert views.fmt_ci(0.312, 0.544) == "31,2–54,4 %"
-    assert views.fmt_ci(-0.109, -0.016) == "-10,9 til -1,6 %"
+    assert fmt_pct(0.234) == "23,4 %"
+    assert fmt_pct(0.2345) == "23,5 %"  # not 23,4 from the binary 23.449999...
+    assert fmt_pct(1.0) == "100,0 %"
+    assert fmt_pct(0.05, 0) == "5 %"
+    assert fmt_pct(None) == MISSING
+    assert fmt_pct(float("nan")) == MISSING
+    assert fmt_count(3) == "<5" and fmt_count(0) == "0" and fmt_count(1607) == "1.607"
+    assert fmt_count(7, threshold=10) == "<10"
+    assert fmt_share(3, 20) == HIDDEN and fmt_share(10, 20) == "50,0 %"
+    assert fmt_p(0.0004) == "<0,001" and fmt_p(0.0123) == "0,012"
+    assert fmt_date(pd.Timestamp("2021-12-31")) == "31.12.2021"
+    assert fmt_ci(0.312, 0.544) == "31,2–54,4 %"
+    assert fmt_ci(-0.109, -0.016) == "-10,9 til -1,6 %"
 
 
 def test_slug_for_file_names():
@@ -131,7 +140,7 @@ def test_share_difference_is_newcombes_interval():
     d = p2 - p1
     low = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
     high = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
-    got = views.share_difference(k1, n1, k2, n2)
+    got = share_difference(k1, n1, k2, n2)
     assert got["diff"] == pytest.approx(d)
     assert got["ci_low"] == pytest.approx(low, abs=1e-9)
     assert got["ci_high"] == pytest.approx(high, abs=1e-9)
@@ -143,7 +152,7 @@ def test_share_difference_is_newcombes_interval():
 @pytest.fixture(scope="module")
 def small_count_context(tmp_path_factory):
     """Storby (40 cases) and Lilleby (3 cases): Lilleby's counts are all small."""
-    from evalkit.dataset import load_dataset
+    from evalkit.data.dataset import load_dataset
 
     rows = []
     for j in range(40):
@@ -158,42 +167,42 @@ def small_count_context(tmp_path_factory):
         "L3,Lilleby,1,WL,rehab,2019-06-01,,,2020-01-01,flyttet,M,50-59",
     ]
     folder = write_dataset(tmp_path_factory.mktemp("small") / "data", rows)
-    return views.build_context(load_dataset(folder))
+    return build_context(load_dataset(folder))
 
 
 def test_status_table_suppresses_small_counts_and_their_complement(small_count_context):
-    report = views.MunicipalityReport(small_count_context, "Lilleby")
+    report = MunicipalityReport(small_count_context, "Lilleby")
     frame = report.status().frame
     # Lilleby: ledighedsydelse 1, fleksjob_0_10 1, udgået 1, total 3 -> all "<5", shares hidden
     assert frame.loc[frame["Statuskategori"] == "Ledighedsydelse", "Antal"].item() == "<5"
     assert frame.loc[frame["Statuskategori"] == "I alt", "Antal"].item() == "<5"
-    assert set(frame.loc[frame["Antal"] == "<5", "Andel"]) == {views.HIDDEN}
+    assert set(frame.loc[frame["Antal"] == "<5", "Andel"]) == {HIDDEN}
     assert not any(re.fullmatch(r"[1-4]", v) for v in frame["Antal"])
 
 
 def test_criteria_and_key_figures_hide_shares_of_few_persons(small_count_context):
-    report = views.MunicipalityReport(small_count_context, "Lilleby")
+    report = MunicipalityReport(small_count_context, "Lilleby")
     criteria = report.criteria().frame
     sc1 = criteria.iloc[0]
-    assert sc1["Værdi"] == views.HIDDEN and sc1["95 % CI"] == views.HIDDEN and sc1["Personer"] == "<5"
+    assert sc1["Værdi"] == HIDDEN and sc1["95 % CI"] == HIDDEN and sc1["Personer"] == "<5"
     assert "Kan ikke vurderes" in sc1["Vurdering"]
     key = report.key_figures().frame.set_index("Nøgletal")
     assert key.loc["Forløb i projektet", "Lilleby"] == "<5"
-    assert key.loc["Andel i fleksjob (succeskriterium 1)", "Lilleby"] == views.HIDDEN
+    assert key.loc["Andel i fleksjob (succeskriterium 1)", "Lilleby"] == HIDDEN
     # the project column is large enough to be shown: 43 cases
     assert key.loc["Forløb i projektet", "Projektet i alt"] == "43"
 
 
 def test_survival_curve_not_drawn_for_a_small_risk_set(small_count_context):
-    out = views.MunicipalityReport(small_count_context, "Lilleby").survival_figure()
-    assert isinstance(out, views.Note) and "diskretionering" in out.text
+    out = MunicipalityReport(small_count_context, "Lilleby").survival_figure()
+    assert isinstance(out, Note) and "diskretionering" in out.text
 
 
 def test_status_overview_applies_secondary_suppression(small_count_context):
-    frame = views.StatusReport(small_count_context).status_table().frame.set_index("Kommune")
+    frame = StatusReport(small_count_context).status_table().frame.set_index("Kommune")
     # Storby: rehab 10, ledighedsydelse 30 (20 open, 10 in flexjob) -> Lilleby's single small cells
     # in each column are protected; no column or row shows exactly one hidden cell.
-    hidden = frame.drop(columns="Runde").isin(["<5", views.HIDDEN])
+    hidden = frame.drop(columns="Runde").isin(["<5", HIDDEN])
     assert all(hidden[c].sum() != 1 for c in hidden.columns)
     assert all(hidden.loc[i].sum() != 1 for i in hidden.index)
     assert frame.loc["I alt", "I alt"] == "43"
@@ -205,7 +214,7 @@ def test_index_page_links_reports_and_marks_failures(small_count_context):
               ("kommune-lilleby", "municipality", "Lilleby", "Kommunerapport: Lilleby")]
     entries = {"statusrapport": {"status": "ok"}, "kommune-storby": {"status": "ok"},
                "kommune-lilleby": {"status": "failed"}}
-    page = views.index_page(small_count_context, listed, entries)
+    page = index_page(small_count_context, listed, entries)
     assert 'href="kommune-storby.html"' in page and 'href="statusrapport.html"' in page
     assert 'href="kommune-lilleby.html"' not in page and 'Lilleby <span class="ek-notmet">fejlede</span>' in page
     assert ".ipynb" not in page  # the failed notebook is kept outside the report folder, unnamed here
@@ -429,27 +438,27 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def test_the_context_file_is_loaded_only_with_the_runs_key(tmp_path, monkeypatch):
     key = os.urandom(32)
     good = tmp_path / "context.pkl"
-    views.write_context(good, {"meta": {"name": "x"}}, key)
-    assert views.read_context(good, key) == {"meta": {"name": "x"}}
+    write_context(good, {"meta": {"name": "x"}}, key)
+    assert read_context(good, key) == {"meta": {"name": "x"}}
     marker = tmp_path / "pwned"
     payload = pickle.dumps(Planted(marker))
     forged = tmp_path / "forged.pkl"
     forged.write_bytes(hmac.new(os.urandom(32), payload, hashlib.sha256).digest() + payload)
     with pytest.raises(ValueError, match="not a context written by this evalkit run"):
-        views.read_context(forged, key)
-    monkeypatch.setenv(views.CONTEXT_KEY_ENV, key.hex())
+        read_context(forged, key)
+    monkeypatch.setenv(CONTEXT_KEY_ENV, key.hex())
     with pytest.raises(ValueError):
-        views.report_context(cache=forged)  # what a notebook kernel calls
-    assert views.report_context(cache=good) == {"meta": {"name": "x"}}
-    monkeypatch.delenv(views.CONTEXT_KEY_ENV)
-    views._CACHE.clear()
+        report_context(cache=forged)  # what a notebook kernel calls
+    assert report_context(cache=good) == {"meta": {"name": "x"}}
+    monkeypatch.delenv(CONTEXT_KEY_ENV)
+    _CACHE.clear()
     with pytest.raises(ValueError):
-        views.report_context(cache=good)  # without the run's key nothing is loaded
+        report_context(cache=good)  # without the run's key nothing is loaded
     assert not marker.exists()
 
 
 def test_the_private_folder_is_the_users_alone_and_removed_even_on_errors(private_tmp):
-    with pytest.raises(RuntimeError), reports._PrivateFolder() as work:
+    with pytest.raises(RuntimeError), _PrivateFolder() as work:
         assert work.parent == private_tmp and work.stat().st_mode & 0o777 == 0o700
         (work / "context.pkl").write_bytes(b"case rows")
         raise RuntimeError("a failing run")

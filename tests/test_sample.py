@@ -20,8 +20,8 @@ import yaml
 from click.testing import CliRunner
 from lifelines import KaplanMeierFitter
 
-from evalkit import sample
 from evalkit.cli import main
+from evalkit.data import sample
 from evalkit.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]

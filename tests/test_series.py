@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from evalkit.asof import as_of, indicators_as_of
-from evalkit.cli import main
-from evalkit.dataset import load_dataset, subset
-from evalkit.indicators import compute_all
-from evalkit.series import CSV_COLUMNS, NO_CASES, SC3_EMPTY, compute_series
-from evalkit.status import STATUS_CATEGORIES, status_at
 from conftest import write_dataset
+
+from evalkit.cli import main
+from evalkit.data.dataset import load_dataset, subset
+from evalkit.stats.asof import as_of, indicators_as_of
+from evalkit.stats.indicators import compute_all
+from evalkit.stats.series import CSV_COLUMNS, NO_CASES, SC3_EMPTY, compute_series
+from evalkit.stats.status import STATUS_CATEGORIES, status_at
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 

@@ -1,10 +1,10 @@
 """Status categories at the extraction date and valid flexjobs (SPEC sections 2-3)."""
 
 import pandas as pd
-
-from evalkit.dataset import CASE_COLUMNS, HOURS_COLUMNS
-from evalkit.status import STATUS_CATEGORIES, status_at, status_counts, valid_flexjob
 from conftest import typed
+
+from evalkit.data.schema import CASE_COLUMNS, HOURS_COLUMNS
+from evalkit.stats.status import STATUS_CATEGORIES, status_at, status_counts, valid_flexjob
 
 E = pd.Timestamp("2021-12-31")
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalkit import suppression as sup
-from evalkit.suppression import PRIMARY as P
-from evalkit.suppression import SECONDARY as S
+from evalkit.report import suppression as sup
+from evalkit.report.suppression import PRIMARY as P
+from evalkit.report.suppression import SECONDARY as S
 
 _ = sup.SHOWN
 

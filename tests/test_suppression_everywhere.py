@@ -1,13 +1,13 @@
 """Small-cell suppression holds in every published report (SPEC section 5).
 
-Every report is rendered once (`evalkit.reports.build_reports`) on a dataset cut
+Every report is rendered once (`evalkit.runner.build.build_reports`) on a dataset cut
 from data/sample so that it is full of small cells: Viborg at full size (so the
 project and round 1 have real totals), every other municipality cut to 1-7
 cases, and round 2 made of tiny municipalities only (so round totals are small
 too). Then every HTML page is read back with the standard library's HTML parser
 and checked as a reader would attack it:
 
-- which cells count persons is read from the markers `views.Table` writes:
+- which cells count persons is read from the markers `Table` writes:
   ``<th data-kind="count">`` (the column's body cells), ``<tr data-kind="count">``
   (the row's cells after its label), ``data-kind="count total"`` (a total
   column) and ``<tr class="total">`` (a total row). As a second net, a column
@@ -46,10 +46,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from evalkit import plots, views
-from evalkit import suppression as sup
-from evalkit.dataset import load_dataset
-from evalkit.reports import build_reports
+from evalkit.data.dataset import load_dataset
+from evalkit.report import plots
+from evalkit.report import suppression as sup
+from evalkit.report.blocks import Section
+from evalkit.report.context import build_context
+from evalkit.report.municipality import MunicipalityReport
+from evalkit.report.round_comparison import RoundComparison
+from evalkit.runner.build import build_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -132,7 +136,7 @@ def rendered(tmp_path_factory) -> Rendered:
     assert build_reports(data, out, jobs=2, threshold=T, progress=False) == 0
     seconds = time.perf_counter() - t0
     pages = {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.html"))}
-    ctx = views.build_context(load_dataset(data))  # what the runner computed (it keeps no copy under --out)
+    ctx = build_context(load_dataset(data))  # what the runner computed (it keeps no copy under --out)
     return Rendered(data, out, pages, ctx, seconds)
 
 
@@ -516,7 +520,7 @@ def all_problems(name: str, page: str) -> list[str]:
 
 
 def html_table(header: list[str], rows: list[list[str]], count_cols=(), total_rows=(), total_cols=()) -> str:
-    """A hand-written table in the markup `views.Table` writes."""
+    """A hand-written table in the markup `Table` writes."""
     def th(h):
         kind = "count total" if h in total_cols else "count" if h in count_cols else ""
         return f'<th data-kind="{kind}">{h}</th>' if kind else f"<th>{h}</th>"
@@ -639,7 +643,7 @@ def test_dataset_has_small_cells_in_every_report(rendered):
 
 
 def views_slug(m: str) -> str:
-    from evalkit.reports import slug
+    from evalkit.runner.plan import slug
 
     return slug(m)
 
@@ -779,10 +783,10 @@ def low_risk_points(curve: pd.DataFrame, rows: pd.DataFrame) -> list[float]:
 def test_survival_curves_drawn_only_while_5_at_risk(rendered):
     ctx = rendered.ctx
     rows = survival_rows(read_cases(rendered.data))
-    curves = {"Projektet i alt": (ctx["survival"]["project"], rows)}
-    curves.update({f"Runde {r}": (ctx["survival"]["rounds"][r], rows[rows["round"] == r]) for r in ctx["rounds"]})
-    curves.update({m: (ctx["units"][(m, None)]["survival"], rows[rows["municipality"] == m])
-                   for m in ctx["municipalities"]})
+    curves = {"Projektet i alt": (ctx.survival["project"], rows)}
+    curves.update({f"Runde {r}": (ctx.survival["rounds"][r], rows[rows["round"] == r]) for r in ctx.rounds})
+    curves.update({m: (ctx.units[(m, None)].survival, rows[rows["municipality"] == m])
+                   for m in ctx.municipalities})
     problems, drawn_any, cut_any = [], 0, 0
     for label, (bundle, own) in curves.items():
         curve = bundle["summary"].curve
@@ -797,11 +801,11 @@ def test_survival_curves_drawn_only_while_5_at_risk(rendered):
     assert drawn_any >= 3 and cut_any >= 5  # curves were drawn, and many were cut
 
     # the figures themselves: every finite point of every drawn curve line
-    figures = [views.MunicipalityReport(ctx, m, threshold=T).survival_figure() for m in ctx["municipalities"]]
-    figures.append(views.RoundComparison(ctx, threshold=T).survival_figure())
+    figures = [MunicipalityReport(ctx, m, threshold=T).survival_figure() for m in ctx.municipalities]
+    figures.append(RoundComparison(ctx, threshold=T).survival_figure())
     lines = 0
     for fig in figures:
-        parts = fig.parts if isinstance(fig, views.Section) else [fig]
+        parts = fig.parts if isinstance(fig, Section) else [fig]
         for part in parts:
             if not isinstance(part, plots.Plot):
                 continue
@@ -924,7 +928,7 @@ def test_a_person_count_hidden_in_one_report_is_not_recoverable_from_the_others(
     """Per-municipality counts of every population, the round totals and the project total, read
     from all municipality reports and the round comparison: each is shown the same everywhere, and
     none hidden is recoverable from the rest (totals minus shown cells, or what '<5' tells)."""
-    rounds_of = {m: list(rs) for m, rs in rendered.ctx["rounds_of"].items()}
+    rounds_of = {m: list(rs) for m, rs in rendered.ctx.rounds_of.items()}
     seen = published_person_counts(rendered.pages, rounds_of)
     differing = {k: sorted(v) for k, v in seen.items() if len(v) > 1}
     assert differing == {}

@@ -16,13 +16,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test as lifelines_logrank
 from lifelines.statistics import multivariate_logrank_test
 
-from evalkit.survival import (
-    at_risk_at,
-    cox_model,
-    logrank_test,
-    survival_data,
-    time_to_flexjob,
-)
+from evalkit.stats.survival import at_risk_at, cox_model, logrank_test, survival_data, time_to_flexjob
 
 Z = 1.959963984540054
 BASE = pd.Timestamp("2019-01-07")  # benefit_start of every constructed case

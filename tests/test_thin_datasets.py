@@ -22,8 +22,9 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.cli import main
-from evalkit.dataset import load_dataset
-from evalkit.indicators import compute_indicators, format_indicators
+from evalkit.data.dataset import load_dataset
+from evalkit.report.text import format_indicators
+from evalkit.stats.indicators import compute_indicators
 
 Z = 1.959963984540054
 HEADER = "case_id,municipality,round,caseworker_id,target_group,project_entry,benefit_start,flexjob_start,exit_date"

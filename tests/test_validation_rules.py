@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from conftest import SMALL_CASES, SMALL_CONTACTS, SMALL_TABLES, SMALL_YML, write_dataset
 
 from evalkit.cli import main
-from evalkit.dataset import load_dataset
+from evalkit.data.dataset import load_dataset
+from evalkit.data.privacy import contains_cpr, identifying_column_name, identifying_text
 from evalkit.errors import InputError
-from evalkit.privacy import contains_cpr, identifying_column_name, identifying_text
 
 CASES_HEADER = SMALL_CASES.split("\n", 1)[0]
 

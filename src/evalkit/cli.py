@@ -9,7 +9,7 @@ never a traceback. Heavy modules are imported inside each command so that
 lifelines (tests/test_cache.py checks it).
 
 validate, indicators, series and reports keep the validated dataset and their
-results in the user's cache (evalkit.cache); `--no-cache` bypasses it.
+results in the user's cache (evalkit.runner.cache); `--no-cache` bypasses it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main():
 @click.option("--seed", type=int, default=None, help="Random seed (default: the committed sample's seed).")
 def sample(out: Path, scale: str, seed: int | None):
     """Generate a realistic synthetic dataset."""
-    from evalkit.sample import DEFAULT_SEED, write_sample
+    from evalkit.data.sample import DEFAULT_SEED, write_sample
 
     summary = write_sample(out, scale=scale, seed=DEFAULT_SEED if seed is None else seed)
     click.echo(summary)
@@ -67,8 +67,8 @@ _no_cache = click.option("--no-cache", "no_cache", is_flag=True,
 @_no_cache
 def validate(data: Path, no_cache: bool):
     """Check a dataset folder against the data contract and summarise it."""
-    from evalkit.cache import load_dataset
-    from evalkit.dataset import summarise
+    from evalkit.data.dataset import summarise
+    from evalkit.runner.cache import load_dataset
 
     click.echo(summarise(load_dataset(data, cache=not no_cache)))
 
@@ -85,7 +85,7 @@ def validate(data: Path, no_cache: bool):
 def indicators(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_of, as_json: bool,
                no_cache: bool):
     """Compute every indicator of SPEC section 3."""
-    from evalkit.cache import compute_indicators, load_dataset
+    from evalkit.runner.cache import compute_indicators, load_dataset
 
     ds = load_dataset(data, cache=not no_cache)
     result = compute_indicators(ds, municipality=municipality, round_=round_, targets_file=targets, as_of=as_of,
@@ -93,7 +93,7 @@ def indicators(data: Path, municipality: str | None, round_: int | None, targets
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True, indent=2))
     else:  # (imported here: with a warm cache, --json imports no statistics at all)
-        from evalkit.indicators import format_indicators
+        from evalkit.report.text import format_indicators
 
         click.echo(format_indicators(result))
 
@@ -109,7 +109,7 @@ def indicators(data: Path, municipality: str | None, round_: int | None, targets
 def series(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_json: bool, as_csv: bool,
            no_cache: bool):
     """Monthly stocks and flows and quarterly success criteria (SPEC section 7)."""
-    from evalkit.cache import compute_series, load_dataset
+    from evalkit.runner.cache import compute_series, load_dataset
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv exclude each other")
@@ -118,11 +118,11 @@ def series(data: Path, municipality: str | None, round_: int | None, targets: Pa
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     elif as_csv:
-        from evalkit.series import series_table
+        from evalkit.stats.series import series_table
 
         click.echo(series_table(result).to_csv(index=False, lineterminator="\n"), nl=False)
     else:
-        from evalkit.series import format_series
+        from evalkit.report.text import format_series
 
         click.echo(format_series(result))
 
@@ -135,7 +135,8 @@ def series(data: Path, municipality: str | None, round_: int | None, targets: Pa
 @click.option("--json", "as_json", is_flag=True, help="Print the tables as JSON.")
 def capacity(citizens: int, days: float, weeks: float, share: str, as_json: bool):
     """The capacity calculator (Ressourceberegner, SPEC section 4)."""
-    from evalkit.capacity import capacity_tables, format_capacity, parse_share
+    from evalkit.report.text import format_capacity
+    from evalkit.stats.capacity import capacity_tables, parse_share
 
     tables = capacity_tables(citizens, days, weeks, parse_share(share))
     if as_json:
@@ -156,7 +157,7 @@ def capacity(citizens: int, days: float, weeks: float, share: str, as_json: bool
 def reports(data: Path, out: Path, municipalities: tuple[str, ...], jobs: int, targets: Path | None, force: bool,
             no_cache: bool):
     """Write the HTML reports: one per municipality, status report, round comparison, index."""
-    from evalkit.reports import build_reports
+    from evalkit.runner.build import build_reports
 
     sys.exit(build_reports(data, out, municipalities=list(municipalities), jobs=jobs, targets_file=targets, force=force,
                            cache=not no_cache))
@@ -171,7 +172,7 @@ def cache():
 @cache.command("clear")
 def cache_clear():
     """Remove every entry of the cache."""
-    from evalkit.cache import clear
+    from evalkit.runner.cache import clear
 
     root, n = clear()
     click.echo(f"evalkit cache: {n} entries removed from {root}")
@@ -180,7 +181,7 @@ def cache_clear():
 @cache.command("info")
 def cache_info():
     """Where the cache is, its entries and their size."""
-    from evalkit.cache import Cache
+    from evalkit.runner.cache import Cache
 
     store = Cache()
     entries = store.entries() if store.root.is_dir() else []
@@ -195,7 +196,7 @@ def cache_info():
 @click.option("--key-file", required=True, type=click.Path(path_type=Path), help="Secret key for the keyed hash.")
 def pseudonymise(raw: Path, out: Path, key_file: Path):
     """Turn a raw municipal extract into a pseudonymised dataset."""
-    from evalkit.pseudonymise import pseudonymise_extract
+    from evalkit.data.pseudonymise import pseudonymise_extract
 
     click.echo(pseudonymise_extract(raw, out, key_file))
 
@@ -204,7 +205,7 @@ def pseudonymise(raw: Path, out: Path, key_file: Path):
 @click.argument("key_file", type=click.Path(path_type=Path))
 def new_key(key_file: Path):
     """Write a new random key file for `pseudonymise` (never overwrites one)."""
-    from evalkit.pseudonymise import write_new_key
+    from evalkit.data.pseudonymise import write_new_key
 
     click.echo(write_new_key(key_file))
 

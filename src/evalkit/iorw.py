@@ -9,23 +9,30 @@ An interrupted run leaves the old file or folder, or the new one, never a mix.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 
 def write_atomic(path, data: bytes | str) -> None:
-    """Write `data` (text as UTF-8) to `path` under a temporary name beside it, then rename it into place."""
+    """Write `data` (text as UTF-8) to `path` under a temporary name beside it, then rename it into place.
+
+    The temporary file is new (O_EXCL, a random name `.NAME.XXXXXXXX.tmp`: never another
+    writer's file, never a file planted there) and removed again if writing fails.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
-    finally:
+    except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
 
 
 @contextmanager

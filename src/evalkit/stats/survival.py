@@ -34,7 +34,7 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from evalkit.spec import WEEK_39, Z
-from evalkit.status import valid_flexjob
+from evalkit.stats.status import valid_flexjob
 
 CATEGORICAL_COVARIATES = ("round", "sex", "age_band", "municipality", "target_group", "caseworker_id")
 CURVE_COLUMNS = ["weeks", "survival", "ci_low", "ci_high", "at_risk", "events"]
@@ -354,3 +354,22 @@ def cox_model(cases: pd.DataFrame, extraction_date: pd.Timestamp, covariates: li
         )
     out.attrs.update(n=len(data), events=int(data["event"].sum()))
     return out
+
+
+def cox_by_round(ds, sdata: pd.DataFrame) -> dict:
+    """Cox model of time to flexjob by round, adjusted for the covariates present, with level counts."""
+    cases = ds.cases
+    covariates = [c for c in ("round", "sex", "age_band", "target_group")
+                  if c in cases and cases[c].notna().any() and cases[c].nunique() > 1]
+    if "round" not in covariates:
+        return {"table": None, "covariates": covariates, "counts": {}}
+    try:
+        table = cox_model(cases, ds.extraction_date, covariates)
+    except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError):
+        # e.g. a round without a single flexjob: the hazard ratio runs off to 0 and the information is singular
+        return {"table": None, "covariates": covariates, "counts": {}}
+    at_risk = sdata[sdata["time"] > sdata["entry"]]
+    covs = cases.loc[at_risk.index, covariates].dropna()
+    counts = {f"{c}={v}": int(n) for c in covariates for v, n in covs[c].value_counts().items()}
+    return {"table": table, "covariates": covariates, "counts": counts,
+            "n": table.attrs.get("n"), "events": table.attrs.get("events")}

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evalkit.caseload import case_caseloads, fit_caseload_model, regression_frame
-from evalkit.criteria import TARGET_DIRECTION, load_targets, proportion, sc1_flags, target_for, target_met
-from evalkit.dataset import Dataset, subset
-from evalkit.followup import follow_up_counts, follow_up_summary, step_up_flags, step_up_summary
-from evalkit.progression import progression_table, sc3_from_table
+from evalkit.data.dataset import Dataset, subset
 from evalkit.spec import STATUS_CATEGORIES
-from evalkit.status import status_at
-from evalkit.survival import logrank_test, summarise_survival, survival_data
+from evalkit.stats.caseload import case_caseloads, fit_caseload_model, regression_frame
+from evalkit.stats.criteria import load_targets, proportion, sc1_flags, target_for, target_met
+from evalkit.stats.followup import follow_up_counts, follow_up_summary, step_up_flags, step_up_summary
+from evalkit.stats.progression import progression_table, sc3_from_table
+from evalkit.stats.status import status_at
+from evalkit.stats.survival import logrank_test, summarise_survival, survival_data
 
 
 def plain(obj):
@@ -186,79 +186,3 @@ def compute_all(ds: Dataset, targets_file=None, facts: _Facts | None = None) -> 
                            for m, f in _split(facts, "municipality").items()},
         "rounds": {int(r): _indicators(f, None, int(r), targets) for r, f in _split(facts, "round").items()},
     }
-
-
-# --- text --------------------------------------------------------------------
-
-
-def _pct(x) -> str:
-    """A share as a Danish percentage (evalkit.report.format), '-' when there is none."""
-    from evalkit.report.format import fmt_pct
-
-    return "-" if x is None else fmt_pct(x)
-
-
-def _num(x, digits=2) -> str:
-    """A Danish number with `digits` decimals (evalkit.report.format), '-' when there is none."""
-    from evalkit.report.format import fmt_num
-
-    return "-" if x is None else fmt_num(x, digits)
-
-
-def _met(block: dict, key: str) -> str:
-    if block.get("target") is None:
-        return ""
-    sign = "≤" if TARGET_DIRECTION[key] == "<=" else "≥"
-    verdict = {True: "opfyldt", False: "ikke opfyldt", None: "kan ikke vurderes"}[block.get("met")]
-    return f"   mål {sign} {_pct(block['target'])}: {verdict}"
-
-
-def format_indicators(result: dict) -> str:
-    """A readable Danish summary table of `compute_indicators`' result."""
-    sel = result.get("selection", {})
-    where = ", ".join(
-        [f"kommune {sel['municipality']}"] * (sel.get("municipality") is not None)
-        + [f"runde {sel['round']}"] * (sel.get("round") is not None)
-    ) or "hele projektet"
-    s, sc1_, sc2, sc3_ = result["survival"], result["sc1"], result["sc2"], result["sc3"]
-    lines = [
-        f"{result.get('dataset', '')} - udtræksdato {result.get('extraction_date', '')} - {where}",
-        f"Forløb i alt: {result['n_cases']}",
-        "",
-        "Statuskategori ved udtræksdato",
-    ]
-    lines += [f"  {cat:<20}{result['status_counts'].get(cat, 0):>8}" for cat in STATUS_CATEGORIES]
-    lines += [
-        "",
-        "Succeskriterier",
-        f"  1 Andel i fleksjob (ledighedsydelse): {_pct(sc1_['value'])} "
-        f"(95 % CI {_pct(sc1_['ci_low'])} - {_pct(sc1_['ci_high'])}; {sc1_.get('k', '-')} af {sc1_['n']}){_met(sc1_, 'sc1')}",
-        f"  2 Andel stadig på ledighedsydelse efter 39 uger, S(39): {_pct(sc2['value'])} "
-        f"(95 % CI {_pct(sc2['ci_low'])} - {_pct(sc2['ci_high'])}){_met(sc2, 'sc2')}",
-        f"  3 Andel med progression i effektive timer: {_pct(sc3_['value'])} "
-        f"(95 % CI {_pct(sc3_['ci_low'])} - {_pct(sc3_['ci_high'])}; {sc3_.get('k', '-')} af {sc3_['n']}; "
-        f"ændring gns. {_num(sc3_['mean_change'])}, median {_num(sc3_['median_change'])} timer){_met(sc3_, 'sc3')}",
-        "",
-        f"Tid til fleksjob: {s.get('n')} forløb, {s.get('events')} i fleksjob, i risiko ved 39 uger: {s.get('at_risk_39')}, "
-        f"median {_num(s.get('median_weeks'), 1)} uger",
-        "",
-        "Sagsstamme og resultat (hældning pr. sag, 95 % CI, p; klyngerobust pr. jobformidler)",
-    ]
-    names = {"flexjob_39w": "fleksjob inden 39 uger (logit)", "hours_change": "ændring i effektive timer (OLS)"}
-    for key, r in result["caseload_regression"].items():
-        if r.get("slope") is None:
-            lines.append(f"  {names.get(key, key):<34} ikke estimeret: {r.get('reason', '')} (n = {r.get('n')})")
-        else:
-            lines.append(f"  {names.get(key, key):<34} {_num(r['slope'], 4)} ({_num(r['ci_low'], 4)} - "
-                         f"{_num(r['ci_high'], 4)}), p = {_num(r['p_value'], 3)}, n = {r['n']}")
-    f, st = result["follow_up"], result["step_up"]
-    lines += [
-        "",
-        f"Opfølgning i fleksjobbets første 26 uger: {f['n']} fleksjob; mindst 2: {_pct(f['share_2'])}, "
-        f"mindst 4: {_pct(f['share_4'])}",
-        f"Step Up: {st['n']} forløb på ledighedsydelse i 26+ uger uden fleksjob; med Step Up: {_pct(st['share'])}",
-    ]
-    if "logrank_rounds" in result:
-        lr = result["logrank_rounds"]
-        lines.append(f"Log-rank-test mellem runder: statistik {_num(lr.get('statistic'))}, p = {_num(lr.get('p_value'), 4)}")
-    return "\n".join(lines)

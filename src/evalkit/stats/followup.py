@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evalkit.status import status_at, valid_flexjob
+from evalkit.stats.status import status_at, valid_flexjob
 
 WINDOW_DAYS = 182  # 26 weeks
 STEP_UP_DAYS = 26 * 7

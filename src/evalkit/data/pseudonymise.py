@@ -21,7 +21,7 @@ carries the municipality's own identifiers:
 ```
 Tables may be CSV (UTF-8 or Windows-1252, `,` or `;`), Parquet or XLSX, with
 column names matched case-insensitively after trimming: they are read and their
-columns converted by the loader's own functions (evalkit.dataset), so a raw
+columns converted by the loader's own functions (evalkit.data.dataset), so a raw
 extract reads exactly as a dataset does and errors name the raw file and row.
 A cpr stored as a number (XLSX, Parquet) that lost its leading zero is refused,
 not guessed.
@@ -50,7 +50,7 @@ Output, a dataset that passes `evalkit validate`:
 - kept text (exit_reason, municipality, sex, age_band, team, indicator, ...) is
   refused, naming the raw file, the column and the rows, never the value, when it
   contains (`_refuse_leaks`)
-    a CPR number, an e-mail address or a Danish phone number (evalkit.privacy's
+    a CPR number, an e-mail address or a Danish phone number (evalkit.data.privacy's
     patterns, the loader's own);
     a caseworker's name (any row's, as normalised for hashing);
     the row's own identifying values: the value (of 3 letters or more) of any
@@ -93,7 +93,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from evalkit import dataset, privacy
+from evalkit.data import privacy
+from evalkit.data.convert import convert_table, parse_dates, parse_text
+from evalkit.data.dataset import Dataset, load_dataset
+from evalkit.data.readers import read_input, read_table
+from evalkit.data.schema import TABLE_COLUMNS, TABLE_FORMATS
 from evalkit.errors import InputError
 
 MIN_KEY_BYTES = 32
@@ -198,16 +202,16 @@ def age_band(birth: pd.Timestamp, at: pd.Timestamp) -> str | None:
 def _read_raw(path: Path, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A raw table as read (lower-case column names, index = row numbers as a person
     counts them) and its SPEC columns converted to their types by the loader."""
-    frame, bad_width, decimal_comma = dataset.read_table(path, dataset.read_input(path))
+    frame, bad_width, decimal_comma = read_table(path, read_input(path))
     if bad_width:
         raise InputError(path, f"wrong number of fields (the header has {frame.shape[1]})", bad_width)
     frame = frame.set_axis([unicodedata.normalize("NFC", str(c)).strip().lower() for c in frame.columns], axis=1)
     frame = frame.loc[:, ~frame.columns.duplicated()]
-    return frame, dataset.convert_table(frame, table, str(path), decimal_comma)
+    return frame, convert_table(frame, table, str(path), decimal_comma)
 
 
 def _table_path(folder: Path, table: str) -> Path | None:
-    found = [p for p in folder.iterdir() if p.stem.lower() == table and p.suffix.lower() in dataset.TABLE_FORMATS]
+    found = [p for p in folder.iterdir() if p.stem.lower() == table and p.suffix.lower() in TABLE_FORMATS]
     return found[0] if found else None
 
 
@@ -224,7 +228,7 @@ def _column(frame: pd.DataFrame, file: Path, names: tuple[str, ...], what: str) 
 
 def _cprs(frame: pd.DataFrame, file: Path) -> pd.Series:
     values = frame[_column(frame, file, CPR_COLUMNS, "cpr")]
-    text = dataset.parse_text(values)
+    text = parse_text(values)
     distinct = text.dropna().unique()  # hours and contacts repeat each cpr many times
     cpr = text.map(dict(zip(distinct, map(normalise_cpr, distinct))), na_action="ignore")
     if text.isna().any():
@@ -247,7 +251,7 @@ def _pseudonymise_cases(raw: pd.DataFrame, typed: pd.DataFrame, file: Path, key:
     dup = pd.Series(list(zip(cpr, iso)), index=raw.index).duplicated(keep=False)
     if dup.any():
         raise InputError(file, "duplicate course: same cpr and project_entry", _rows(dup))
-    names = dataset.parse_text(raw[_column(raw, file, CASEWORKER_COLUMNS, "caseworker_name")])
+    names = parse_text(raw[_column(raw, file, CASEWORKER_COLUMNS, "caseworker_name")])
     if names.isna().any():
         raise InputError(file, "missing caseworker name", _rows(names.isna()))
 
@@ -256,7 +260,7 @@ def _pseudonymise_cases(raw: pd.DataFrame, typed: pd.DataFrame, file: Path, key:
     out["caseworker_id"] = [keyed_id(key, "W", "caseworker", normalise_name(n)) for n in names]
     out.insert(1, "person_id", [keyed_id(key, "P", "person", c) for c in cpr])
     if "birth_date" in raw.columns:
-        birth = dataset.parse_dates(raw["birth_date"], str(file), "birth_date")
+        birth = parse_dates(raw["birth_date"], str(file), "birth_date")
         band = pd.Series([age_band(b, e) if pd.notna(b) else None for b, e in zip(birth, entry)], index=raw.index)
         young = birth.notna() & band.isna()
         if young.any():
@@ -294,7 +298,7 @@ def _pseudonymise_events(raw, typed, file: Path, courses: pd.DataFrame, table: s
 
 
 def _pseudonymise_goals(raw, typed, file: Path, key: bytes) -> tuple[pd.DataFrame, set[str]]:
-    names = dataset.parse_text(raw[_column(raw, file, EMPLOYEE_COLUMNS, "employee_name")])
+    names = parse_text(raw[_column(raw, file, EMPLOYEE_COLUMNS, "employee_name")])
     out = typed.copy()
     out["employee_id"] = names.map(lambda n: keyed_id(key, "W", "caseworker", normalise_name(n)), na_action="ignore")
     return out, set(names.dropna().map(normalise_name))
@@ -310,7 +314,7 @@ def _phrases(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
         kind = privacy.identifying_column_kind(column)
         if kind is None or column in CPR_COLUMNS:
             continue
-        values = dataset.parse_text(raw[column]).map(normalise_name, na_action="ignore")
+        values = parse_text(raw[column]).map(normalise_name, na_action="ignore")
         parts = values.map(_name_parts if kind == "name" else _street if kind == "address" else lambda v: (),
                            na_action="ignore")
         digits = values.map(lambda v: re.sub(r"\D", "", v)[-8:], na_action="ignore")
@@ -380,7 +384,7 @@ def _refuse_leaks(frame: pd.DataFrame, raw: pd.DataFrame, file: Path, names: set
                              "(identifying data is refused)", _rows(leaked))
 
 
-def _write_yml(ds: dataset.Dataset, path: Path) -> None:
+def _write_yml(ds: Dataset, path: Path) -> None:
     """dataset.yml with name, extraction_date and rounds as loaded."""
     meta = {"name": ds.name, "extraction_date": ds.extraction_date.date()}
     if ds.rounds:
@@ -391,7 +395,7 @@ def _write_yml(ds: dataset.Dataset, path: Path) -> None:
 def _write_table(frame: pd.DataFrame, path: Path, table: str) -> None:
     """UTF-8, `,`, dates YYYY-MM-DD, whole numbers without decimals."""
     frame = frame.copy()
-    for column, kind in dataset.TABLE_COLUMNS[table].items():
+    for column, kind in TABLE_COLUMNS[table].items():
         if kind == "int":
             frame[column] = frame[column].astype("Int64")
     frame.to_csv(path, index=False, date_format="%Y-%m-%d", encoding="utf-8")
@@ -410,7 +414,7 @@ def pseudonymise_extract(raw: Path, out: Path, key_file: Path) -> str:
     yml = raw / "dataset.yml"
     if not yml.is_file():
         raise InputError(yml, "missing dataset.yml")
-    files = {t: p for t in dataset.TABLE_COLUMNS if (p := _table_path(raw, t)) is not None}
+    files = {t: p for t in TABLE_COLUMNS if (p := _table_path(raw, t)) is not None}
     if "cases" not in files:
         raise InputError(raw / "cases.csv", "missing cases table")
 
@@ -444,7 +448,7 @@ def pseudonymise_extract(raw: Path, out: Path, key_file: Path) -> str:
         for table, frame in tables.items():
             _write_table(frame, data / f"{table}.csv", table)
         try:
-            ds = dataset.load_dataset(data)
+            ds = load_dataset(data)
         except InputError as err:  # name the raw file and its rows, not the temporary copy
             table = Path(err.file).stem
             if table not in tables:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from evalkit.data.names import municipality_key
 from evalkit.errors import InputError
-from evalkit.names import municipality_key
 from evalkit.spec import Z
-from evalkit.status import valid_flexjob
+from evalkit.stats.status import valid_flexjob
 
 # Whether a higher (">=") or lower ("<=") value meets the target.
 TARGET_DIRECTION = {"sc1": ">=", "sc2": "<=", "sc3": ">="}
@@ -107,7 +107,7 @@ def load_targets(path=None) -> dict:
 
     Shape (both files): {default: {sc1, sc2, sc3}, rounds: {n: {...}}, municipalities: {name: {...}}}.
     """
-    shipped = resources.files("evalkit").joinpath("targets.yml")
+    shipped = resources.files("evalkit.stats").joinpath("targets.yml")
     with resources.as_file(shipped) as shipped_path:
         targets = _read_targets_file(shipped_path)
     if path is not None:
@@ -124,7 +124,7 @@ def load_targets(path=None) -> dict:
 def target_for(targets: dict, key: str, round_: int | None = None, municipality: str | None = None) -> float | None:
     """The target of criterion `key`: municipality's, else round's, else the default (None if unset).
 
-    The municipality is matched by its canonical key (evalkit.names), so a targets
+    The municipality is matched by its canonical key (evalkit.data.names), so a targets
     file may write "Toender" for "Tønder"."""
     if municipality is not None:
         wanted = municipality_key(municipality)
@@ -141,3 +141,13 @@ def target_met(key: str, value: float | None, target: float | None) -> bool | No
     if value is None or target is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return bool(value <= target) if TARGET_DIRECTION[key] == "<=" else bool(value >= target)
+
+
+def share_difference(k1: int, n1: int, k2: int, n2: int) -> dict:
+    """Difference of two shares k2/n2 - k1/n1 with Newcombe's hybrid score 95 % interval (Wilson based)."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    if not n1 or not n2:
+        return {"diff": None, "ci_low": None, "ci_high": None}
+    low, high = confint_proportions_2indep(k2, n2, k1, n1, method="newcomb", compare="diff", alpha=0.05)
+    return {"diff": k2 / n2 - k1 / n1, "ci_low": float(low), "ci_high": float(high)}

@@ -39,7 +39,7 @@ _CONTACT_WORD = re.compile(
 # A CPR number standing alone in a value: six digits, optional '-' or space,
 # four digits, with no letter or digit directly before or after (so digit runs
 # inside hex hashes pass, while "cpr_0101901234" or "0101901234.0" are caught).
-# The only CPR pattern in evalkit (evalkit.pseudonymise reads cpr columns with it).
+# The only CPR pattern in evalkit (evalkit.data.pseudonymise reads cpr columns with it).
 _CPR = re.compile(r"(?<![^\W_])(\d{2})(\d{2})(\d{2})[- ]?(\d{4})(?![^\W_])")
 _CPR_SHAPE = _CPR.pattern.replace("(\\d", "(?:\\d")  # the same without groups, for the vectorised first pass
 # An e-mail address: name@domain.tld (letters of any script).

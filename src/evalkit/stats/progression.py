@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evalkit.criteria import proportion
+from evalkit.stats.criteria import proportion
 
 MAX_FIRST_EFFECTIVE = 10.0
 MIN_MONTHS = 6

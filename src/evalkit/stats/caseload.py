@@ -24,9 +24,9 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-from evalkit.progression import progression_table
 from evalkit.spec import WEEK_39
-from evalkit.status import valid_flexjob
+from evalkit.stats.progression import progression_table
+from evalkit.stats.status import valid_flexjob
 
 FLEXJOB_DAYS = int(WEEK_39 * 7)  # 273 days
 CONTROLS = ("age_band", "sex", "round")
@@ -271,3 +271,24 @@ def caseload_regressions(
         "flexjob_39w": fit_caseload_model(regression_frame(cases, hours, extraction_date, caseloads, "flexjob_39w"), "logit"),
         "hours_change": fit_caseload_model(regression_frame(cases, hours, extraction_date, caseloads, "hours_change"), "ols"),
     }
+
+
+def caseworker_points(frame: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
+    """Per caseworker: municipality, mean caseload, number of cases n, outcome sum k and mean."""
+    if frame.empty:
+        return pd.DataFrame(columns=["caseworker_id", "municipality", "caseload", "n", "k", "mean"])
+    home = cases.groupby("caseworker_id")["municipality"].agg(lambda s: s.mode().iloc[0])
+    f = frame[frame["caseload"].notna()]
+    out = f.groupby("caseworker_id").agg(caseload=("caseload", "mean"), n=("y", "size"), k=("y", "sum"),
+                                         mean=("y", "mean")).reset_index()
+    out["municipality"] = out["caseworker_id"].map(home)
+    return out
+
+
+def weighted_line(points: pd.DataFrame) -> tuple[float, float] | None:
+    """Intercept and slope of the least-squares line of caseworker means on caseload, weighted by cases."""
+    p = points.dropna(subset=["caseload", "mean"])
+    if len(p) < 3 or p["caseload"].nunique() < 2:
+        return None
+    slope, intercept = np.polyfit(p["caseload"], p["mean"], 1, w=np.sqrt(p["n"]))
+    return float(intercept), float(slope)

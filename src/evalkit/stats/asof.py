@@ -17,9 +17,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from evalkit.dataset import Dataset, subset
+from evalkit.data.dataset import Dataset, subset
 from evalkit.errors import InputError
-from evalkit.indicators import compute_indicators
+from evalkit.stats.indicators import compute_indicators
 
 DATE_COLUMNS = ("benefit_start", "flexjob_start", "exit_date")
 

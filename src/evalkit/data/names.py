@@ -4,7 +4,7 @@ Two spellings name the same municipality when they agree after Unicode
 normalisation (NFKC), case folding, æ/ø/å written as ae/oe/aa, accents dropped
 and spaces and punctuation collapsed: "Tønder", "TØNDER", "Toender" and
 "tønder " all have the key "toender". The key is file-name-safe ASCII and is
-also the report's file name (`reports.slug`), so two municipalities can never
+also the report's file name (`runner.plan.slug`), so two municipalities can never
 share a report.
 
 Loading never guesses which spelling is right: a table that spells one key in

@@ -1,4 +1,4 @@
-"""The cache folder of evalkit.cache: entries of files this user's evalkit wrote, and nothing else.
+"""The cache folder of evalkit.runner.cache: entries of files this user's evalkit wrote, and nothing else.
 
 An entry is a folder `KIND-KEY` of files and a signed meta.json. It is used only
 when everything about it says this user's evalkit wrote it, and removed

@@ -5,8 +5,8 @@ returned as a `Plot`, which renders itself as PNG (`_repr_png_`): a notebook
 cell that returns one shows it exactly once, embedded in the HTML, whatever
 the kernel's matplotlib backend, and no global figure state leaks from one
 notebook to the next in a warm kernel.
-Inputs are the prepared frames of `evalkit.views`; what a figure draws of
-persons goes through `evalkit.suppression` first: survival curves only while
+Inputs are the prepared frames of `evalkit.report` (report/context.py); what a figure draws of
+persons goes through `evalkit.report.suppression` first: survival curves only while
 at least `threshold` are at risk, no bar or point computed from fewer persons.
 """
 
@@ -23,15 +23,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from evalkit import suppression as sup
-from evalkit.views import HIDDEN, fmt_count, fmt_num
+from evalkit.report import suppression as sup
+from evalkit.report.cells import fmt_count
+from evalkit.report.format import HIDDEN, fmt_num
+from evalkit.spec import WEEK_39
 
 DPI = 96
 COLORS = ["#0b5c8a", "#d9822b", "#2a9d8f", "#8e5ea2", "#c0392b", "#6b8e23"]
 PROJECT_COLOR = "#8c979f"
 HIGHLIGHT = "#d9822b"
 MAX_WEEKS = 156.0
-WEEK_39 = 39.0
 
 # Every figure is drawn with matplotlib's defaults plus these, whatever the kernel's state
 # (the inline backend changes rcParams when pyplot is imported): the same data give the same PNG.
@@ -228,7 +229,7 @@ def hours_plot(groups: dict[str, dict], threshold: int = sup.THRESHOLD):
     """Left: mean first and last effective hours per group. Right: distribution of change.
 
     `groups` maps a label to {"first": mean or None, "last": mean or None,
-    "dist": views.change_distribution frame}; None means suppressed.
+    "dist": sections.change_distribution frame}; None means suppressed.
     Suppressed bands have no bar; the marker below the axis says why.
     """
     fig = _figure(10.0, 4.4)

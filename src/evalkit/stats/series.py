@@ -33,12 +33,12 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from evalkit.asof import truncate_cases
-from evalkit.criteria import load_targets, proportion, target_for, target_met
-from evalkit.dataset import Dataset, subset
-from evalkit.progression import MAX_FIRST_EFFECTIVE, MIN_CHANGE, MIN_MONTHS, round_half_up_2
-from evalkit.status import STATUS_CATEGORIES
-from evalkit.survival import WEEK_39, _estimable_until, _loglog_ci, survival_data
+from evalkit.data.dataset import Dataset, subset
+from evalkit.stats.asof import truncate_cases
+from evalkit.stats.criteria import load_targets, proportion, target_for, target_met
+from evalkit.stats.progression import MAX_FIRST_EFFECTIVE, MIN_CHANGE, MIN_MONTHS, round_half_up_2
+from evalkit.stats.status import STATUS_CATEGORIES
+from evalkit.stats.survival import WEEK_39, _estimable_until, _loglog_ci, survival_data
 
 FLOWS = ("entered", "to_ledighedsydelse", "flexjob_started", "left")
 CSV_COLUMNS = ["scope", "period", "measure", "value", "ci_low", "ci_high", "n", "reason"]
@@ -396,33 +396,3 @@ def series_table(result: dict) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=CSV_COLUMNS, dtype=object)  # counts stay whole numbers
     table["n"] = table["n"].astype("Int64")
     return table
-
-
-# --- text ------------------------------------------------------------------------
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.1f}".replace(".", ",")
-
-
-def format_series(result: dict) -> str:
-    """Readable Danish tables: per scope the monthly stocks and flows, then the quarterly criteria."""
-    short = {"før_rehab": "før rehab", "ledighedsydelse": "ledigh.", "fleksjob_0_10": "fj 0-10",
-             "fleksjob_over_10": "fj >10", "udgået": "udgået"}
-    flow_names = {"entered": "indgået", "to_ledighedsydelse": "→ledigh.", "flexjob_started": "→fleksjob",
-                  "left": "udgået i md."}
-    lines = [f"{result['dataset']} - udtræksdato {result['extraction_date']}"]
-    for label, scope in result["scopes"].items():
-        head = ["dato", "forløb", *short.values(), *flow_names.values()]
-        lines += ["", f"== {label} ==", "Bestand ved månedens udgang og bevægelser i måneden",
-                  "  " + "".join(f"{h:>13}" for h in head)]
-        for p in scope["monthly"]:
-            values = [p["date"], p["n_cases"], *p["status_counts"].values(), *p["flows"].values()]
-            lines.append("  " + "".join(f"{v:>13}" for v in values))
-        lines += ["Succeskriterier ved kvartalets udgang (%, 95 % CI)"]
-        for p in scope["quarterly"]:
-            cells = [f"SK{k[-1]} -" if p[k]["value"] is None else
-                     f"SK{k[-1]} {_pct(p[k]['value'])} ({_pct(p[k]['ci_low'])}-{_pct(p[k]['ci_high'])})"
-                     for k in ("sc1", "sc2", "sc3")]
-            lines.append(f"  {p['date']}  " + "   ".join(cells))
-    return "\n".join(lines)

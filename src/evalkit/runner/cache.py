@@ -21,7 +21,7 @@ ages out (the folder is bounded, least recently used entries go first).
 
 Trust: an entry is used only when everything about it says this user's evalkit
 wrote it (owner, modes, no links, an HMAC-signed metadata file under a per-user
-secret, each file's SHA-256), and removed otherwise: see evalkit.cache_store.
+secret, each file's SHA-256), and removed otherwise: see evalkit.runner.cache_store.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import json
 from pathlib import Path
 
 import evalkit
-from evalkit.cache_store import FORMAT, Cache, CacheError, _note, _remove, default_dir
+from evalkit.runner.cache_store import FORMAT, Cache, CacheError, _note, _remove, default_dir
 
 TABLES = ("cases", "hours", "contacts", "goals")
 
@@ -204,7 +204,7 @@ def dataset_files(ds) -> tuple[dict[str, bytes], dict]:
 def dataset_from_files(files: dict[str, bytes], info: dict, source: Path):
     import pandas as pd
 
-    from evalkit.dataset import Dataset
+    from evalkit.data.dataset import Dataset
 
     tables = {t: frame_from_parquet(files[f"{t}.parquet"], info["tables"][t]) for t in TABLES}
     return Dataset(
@@ -220,8 +220,8 @@ def dataset_from_files(files: dict[str, bytes], info: dict, source: Path):
 def load_dataset(data, cache=True):
     """`dataset.load_dataset(data)`, from the cache when this user's evalkit validated the same files
     before; else loaded, validated and stored. `cache`: True (the user's cache), False (none), a folder."""
-    from evalkit.dataset import input_fingerprint
-    from evalkit.dataset import load_dataset as load
+    from evalkit.data.dataset import input_fingerprint
+    from evalkit.data.dataset import load_dataset as load
 
     store = _cache(cache)
     if store is None:
@@ -316,7 +316,7 @@ def compute_all(ds, targets_file=None, cache=True) -> dict:
     found = lookup_all(ds, targets_file, cache)
     if found is not None:
         return found
-    from evalkit.indicators import compute_all as compute
+    from evalkit.stats.indicators import compute_all as compute
 
     result = compute(ds, targets_file=targets_file)
     store_all(ds, result, targets_file, cache)
@@ -329,10 +329,10 @@ def compute_indicators(ds, municipality=None, round_=None, targets_file=None, as
 
     def compute():
         if as_of is not None:
-            from evalkit.asof import indicators_as_of
+            from evalkit.stats.asof import indicators_as_of
 
             return indicators_as_of(ds, as_of, municipality=municipality, round_=round_, targets_file=targets_file)
-        from evalkit.indicators import compute_indicators as indicators
+        from evalkit.stats.indicators import compute_indicators as indicators
 
         return indicators(ds, municipality=municipality, round_=round_, targets_file=targets_file)
 
@@ -345,7 +345,7 @@ def compute_series(ds, municipality=None, round_=None, targets_file=None, cache=
     """`series.compute_series` through the cache."""
 
     def compute():
-        from evalkit.series import compute_series as series
+        from evalkit.stats.series import compute_series as series
 
         return series(ds, municipality=municipality, round_=round_, targets_file=targets_file)
 

@@ -86,36 +86,3 @@ def capacity_tables(citizens: int, days: float, weeks: float, intensive_share: f
 def staff_needed(conversations: float, per_day: float, days: float, weeks: float) -> float:
     """Full-time staff (årsværk) needed: conversations / (conversations a day x D x W)."""
     return _plain(_dec(conversations) / (_dec(per_day) * _dec(days) * _dec(weeks)))
-
-
-def _num(x) -> str:
-    """Danish number format (evalkit.report.format): 1.320 for a whole number, 0,30 otherwise."""
-    from evalkit.report.format import fmt_int, fmt_num
-
-    return fmt_int(x) if isinstance(x, int) else fmt_num(x, 2)
-
-
-def format_capacity(tables: dict) -> str:
-    """The tables as readable Danish text."""
-    i = tables["inputs"]
-    share = _plain(_dec(i["intensive_share"]) * 100)
-    n_intensive = round_half_up(i["citizens"] * _dec(i["intensive_share"]))
-    names = {"4": "lovkrav (4 om året)", "6": "hver anden måned (6)", "12": "månedligt (12)", "24": "to gange om måneden (24)"}
-    lines = [
-        "Ressourceberegner",
-        f"Borgere: {_num(i['citizens'])}   samtaledage pr. uge: {_num(i['days'])}   "
-        f"uger pr. årsværk: {_num(i['weeks'])}   andel med intensiveret indsats: {_num(share)} % ({_num(n_intensive)} borgere)",
-        "",
-        "Samtaler om året, alle borgere med samme frekvens:",
-    ]
-    lines += [f"  {names[f]:<28}{_num(v):>10}" for f, v in tables["everybody"].items()]
-    lines += ["", "Samtaler om året med intensiveret indsats (resten efter lovkrav):",
-              f"  {'frekvens':<28}{'intensiveret':>13}{'øvrige':>10}{'i alt':>10}"]
-    for f, row in tables["intensified"].items():
-        lines.append(f"  {names[f]:<28}{_num(row['intensive']):>13}{_num(row['regular']):>10}{_num(row['total']):>10}")
-    per_day = list(next(iter(tables["staff_table"].values())))
-    lines += ["", "Kapacitet (samtaler om året) efter årsværk og samtaler pr. dag:",
-              "  årsværk" + "".join(f"{c + '/dag':>9}" for c in per_day)]
-    for k, row in tables["staff_table"].items():
-        lines.append(f"  {k:>7}" + "".join(f"{_num(v):>9}" for v in row.values()))
-    return "\n".join(lines)

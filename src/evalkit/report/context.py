@@ -1,0 +1,271 @@
+"""The report context: the contract between the runner and the notebooks.
+
+`build_context(ds)` computes, once per dataset, every indicator
+(`stats.indicators.compute_all`) and the frames behind every figure; the report
+runner pickles it into its private folder with an HMAC tag (`write_context`) and
+every notebook loads it with `report_context`, which checks the tag first. The
+report classes (municipality.py, status_report.py, round_comparison.py) read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import pickle
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+import evalkit
+from evalkit.stats.caseload import caseworker_points, weighted_line
+from evalkit.stats.survival import cox_by_round
+
+
+def file_name(path) -> str:
+    """The last part of a path (POSIX or Windows), as published instead of the path itself."""
+    return re.split(r"[\\/]", str(path).rstrip("\\/"))[-1]
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What the reports say about their data: named, never a path (the footer and the index show it)."""
+
+    name: str  # dataset.yml's name
+    extraction_date: pd.Timestamp  # E
+    input_hash: str | None  # SHA-256 over the dataset's files
+    folder: str | None  # the dataset folder's name (no path)
+    rows: dict[str, int]  # rows per table: cases, hours, contacts, goals
+    rounds: dict[int, tuple[pd.Timestamp, pd.Timestamp]]  # dataset.yml's round spans
+    evalkit_version: str
+    targets_file: str | None  # the user's targets file's name, if any
+    built: str  # when the context was computed (ISO time)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Everything a municipality report shows about one municipality, or one of its rounds."""
+
+    indicators: dict  # `compute_indicators` of the unit
+    survival: dict  # {"summary": SurvivalSummary, "at_risk": {week: n}} (`_survival_bundle`)
+    progression: pd.DataFrame  # the unit's progression rows (first/last effective hours, change)
+    open_cases: int  # cases not exited at E
+    goals: dict | None  # `goal_tracking` of the unit's goal rows; None without any
+    quality: dict  # data quality counts for the footer (cases, with hours, missing sex, ...)
+    caseworkers: list  # the unit's caseworker ids (highlighted in the caseload figure)
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """The contract between the runner and the notebooks: every number and frame a report shows.
+
+    Built once per run (`build_context`), pickled with an HMAC tag into the run's
+    private folder (`write_context`), loaded by each notebook (`report_context`)
+    and read by the report classes by attribute. Case-level frames are here, so
+    it never leaves the private folder; what is published passes the suppression
+    of evalkit.report.grids and evalkit.report.cells first.
+    """
+
+    meta: Meta
+    indicators: dict  # `compute_all`: {"project": ..., "rounds": {r: ...}, "municipalities": {m: ...}}
+    targets: dict  # `load_targets`: {"default": {sc1, sc2, sc3}, "rounds": ..., "municipalities": ...}
+    municipalities: list[str]  # every municipality of the dataset, sorted
+    rounds_of: dict[str, list[int]]  # each municipality's rounds
+    rounds: list[int]  # every round of the dataset
+    units: dict[tuple[str, int | None], Unit]  # (municipality, None) and, with several rounds, (municipality, r)
+    survival: dict  # {"project": bundle, "rounds": {r: bundle}} (bundles as in `Unit.survival`)
+    progression: pd.DataFrame  # every case's progression row with municipality and round
+    caseload: dict  # {"flexjob_39w"|"hours_change": {"points": per caseworker, "line": (intercept, slope)}}
+    cox: dict  # Cox model by round: {"table", "covariates", "counts", "n", "events"} (`cox_by_round`)
+
+
+AT_RISK_WEEKS = (0, 13, 26, 39, 52, 78, 104, 130, 156)
+
+
+def _survival_bundle(data: pd.DataFrame) -> dict:
+    """Summary with curve, and the numbers at risk under the plot, for survival_data rows."""
+    from evalkit.stats.survival import at_risk_at, summarise_survival
+
+    summary = summarise_survival(data)
+    counts = at_risk_at(data, AT_RISK_WEEKS) if len(data) else [0] * len(AT_RISK_WEEKS)
+    if len(summary.curve):
+        counts[0] = int(summary.curve["at_risk"].iloc[0])  # at 0: the cases starting at the origin
+    return {"summary": summary, "at_risk": dict(zip(AT_RISK_WEEKS, counts))}
+
+
+def _goals_for(goals: pd.DataFrame, cases: pd.DataFrame, municipality: str) -> pd.DataFrame:
+    """The goal rows of a municipality: its caseworkers' rows, else teams named after it."""
+    if goals.empty:
+        return goals
+    workers = set(cases.loc[cases["municipality"] == municipality, "caseworker_id"])
+    rows = goals[goals["employee_id"].isin(workers)]
+    if rows.empty:
+        rows = goals[goals["team"].astype(str).str.contains(municipality, regex=False)]
+    return rows
+
+
+def _unit(ds, indicators: dict, frames: dict, municipality: str, round_: int | None) -> Unit:
+    """Everything a municipality report shows about one municipality (optionally one of its rounds).
+
+    `frames` holds the case-level frames of the whole dataset, each with
+    municipality and round columns, so a unit is a cheap selection.
+    """
+    from evalkit.stats.goals import goal_tracking
+
+    def select(frame):
+        keep = frame["municipality"] == municipality
+        return frame[keep if round_ is None else keep & (frame["round"] == round_)]
+
+    cases = select(frames["cases"])
+    e = ds.extraction_date
+    goal_rows = _goals_for(ds.goals, ds.cases, municipality)
+    return Unit(
+        indicators=indicators,
+        survival=_survival_bundle(select(frames["survival"])),
+        progression=select(frames["progression"]),
+        open_cases=int((cases["exit_date"].isna() | (cases["exit_date"] > e)).sum()),
+        goals=goal_tracking(goal_rows) if len(goal_rows) else None,
+        quality={
+            "cases": len(cases),
+            "with_benefit_start": int(cases["benefit_start"].notna().sum()),
+            "with_hours": int(cases["_has_hours"].sum()),
+            "with_contacts": int(cases["_has_contacts"].sum()),
+            "missing_sex": int(cases["sex"].isna().sum()) if "sex" in cases else None,
+            "missing_age_band": int(cases["age_band"].isna().sum()) if "age_band" in cases else None,
+        },
+        caseworkers=sorted(set(cases["caseworker_id"])),
+    )
+
+
+def build_context(ds, targets_file=None, municipalities: list[str] | None = None,
+                  cached_indicators=None) -> ReportContext:
+    """Every indicator and every frame the three report notebooks show, computed once.
+
+    Plain data (dicts, frames and survival summaries), so it pickles: the report
+    runner writes it once and each notebook loads it (`report_context`).
+    `municipalities` limits the per-municipality parts to those (a notebook run
+    by hand for one municipality); the project and round parts are always there.
+    """
+    from evalkit.data.names import find_municipality
+    from evalkit.stats.criteria import load_targets
+    from evalkit.stats.indicators import case_facts, compute_all, compute_indicators
+
+    e = ds.extraction_date
+    cases = ds.cases
+    all_names = sorted(str(m) for m in cases["municipality"].unique())
+    chosen = all_names if municipalities is None else [find_municipality(all_names, m) for m in municipalities]
+    rounds = sorted(int(r) for r in cases["round"].unique())
+    # per-case survival, progression and regression rows with caseloads, computed once
+    facts = case_facts(ds)
+    if municipalities is None:
+        all_indicators = cached_indicators or compute_all(ds, targets_file=targets_file, facts=facts)
+    else:  # the parts one report needs, without every other municipality
+        all_indicators = {
+            "project": compute_indicators(ds, targets_file=targets_file),
+            "rounds": {r: compute_indicators(ds, round_=r, targets_file=targets_file) for r in rounds},
+            "municipalities": {m: compute_indicators(ds, municipality=m, targets_file=targets_file) for m in chosen},
+        }
+    keys = {"key_municipality": "municipality", "key_round": "round"}
+    frames = {
+        "cases": cases.assign(_has_hours=cases["case_id"].isin(ds.hours["case_id"]),
+                              _has_contacts=cases["case_id"].isin(ds.contacts["case_id"])),
+        "survival": facts.survival.rename(columns=keys),
+        "progression": facts.progression.rename(columns=keys),
+    }
+    sdata, progression = frames["survival"], frames["progression"]
+    flex_points = caseworker_points(facts.regression["flexjob_39w"], cases)
+    hours_points = caseworker_points(facts.regression["hours_change"], cases)
+
+    rounds_of = {m: sorted(int(r) for r in rs) for m, rs in cases.groupby("municipality")["round"].unique().items()}
+    units = {}
+    for m in chosen:
+        units[(m, None)] = _unit(ds, all_indicators["municipalities"][m], frames, m, None)
+        for r in rounds_of[m] if len(rounds_of[m]) > 1 else []:
+            indicators = compute_indicators(ds, municipality=m, round_=r, targets_file=targets_file)
+            units[(m, r)] = _unit(ds, indicators, frames, m, r)
+    return ReportContext(
+        meta=Meta(
+            name=ds.name,
+            extraction_date=pd.Timestamp(e),
+            input_hash=ds.input_hash,
+            folder=Path(ds.source).resolve().name if ds.source else None,  # a name, never a path
+            rows={"cases": len(ds.cases), "hours": len(ds.hours), "contacts": len(ds.contacts),
+                     "goals": len(ds.goals)},
+            rounds={int(r): (pd.Timestamp(a), pd.Timestamp(b)) for r, (a, b) in (ds.rounds or {}).items()},
+            evalkit_version=evalkit.__version__,
+            targets_file=file_name(targets_file) if targets_file else None,
+            built=datetime.now().isoformat(timespec="seconds"),
+        ),
+        indicators=all_indicators,
+        targets=load_targets(targets_file),
+        municipalities=all_names,
+        rounds_of={str(m): v for m, v in rounds_of.items()},
+        rounds=rounds,
+        units=units,
+        survival={
+            "project": _survival_bundle(sdata),
+            "rounds": {r: _survival_bundle(sdata[sdata["round"] == r]) for r in rounds},
+        },
+        progression=progression,
+        caseload={
+            "flexjob_39w": {"points": flex_points, "line": weighted_line(flex_points)},
+            "hours_change": {"points": hours_points, "line": weighted_line(hours_points)},
+        },
+        cox=cox_by_round(ds, sdata) if len(rounds) > 1 else {"table": None, "covariates": [], "counts": {}},
+    )
+
+
+CONTEXT_KEY_ENV = "EVALKIT_CONTEXT_KEY"  # the run's key for the context file, in the kernels' environment
+_TAG_SIZE = hashlib.sha256().digest_size
+
+
+def write_context(path, ctx: ReportContext, key: bytes) -> None:
+    """Pickle the context to `path`, prefixed with its HMAC-SHA256 under the run's secret `key`.
+
+    The file lives in the run's private folder (see evalkit.runner.build); the tag means a
+    kernel unpickles only what this run wrote, never a file put there by anyone else.
+    """
+    payload = pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(hmac.new(key, payload, hashlib.sha256).digest() + payload)
+
+
+def read_context(path, key: bytes) -> ReportContext:
+    """The context written by `write_context` with the same key; ValueError (nothing unpickled) otherwise."""
+    blob = Path(path).read_bytes()
+    tag, payload = blob[:_TAG_SIZE], blob[_TAG_SIZE:]
+    if not key or not hmac.compare_digest(tag, hmac.new(key, payload, hashlib.sha256).digest()):
+        raise ValueError(f"{path}: not a context written by this evalkit run; refusing to load it")
+    return pickle.loads(payload)  # authenticated above: this run wrote it
+
+
+_CACHE: dict = {}
+
+
+def report_context(data=None, cache=None, targets_file=None, municipality: str | None = None) -> ReportContext:
+    """The context a notebook shows: loaded from the runner's cache file, else computed from `data`.
+
+    The cache is read only with the key the runner put in the kernel's
+    environment (CONTEXT_KEY_ENV). A warm kernel keeps the loaded cache in memory
+    (keyed by path, size and modification time), so many notebooks in one kernel
+    read it once. Run by hand with cache=None, the notebook computes its context
+    from the dataset (for `municipality` only, when given).
+    """
+    if cache:
+        path = Path(cache)
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key not in _CACHE:
+            _CACHE.clear()
+            _CACHE[key] = read_context(path, bytes.fromhex(os.environ.get(CONTEXT_KEY_ENV, "")))
+        return _CACHE[key]
+    if data is None:
+        raise ValueError("give the dataset folder (data) or the runner's context cache")
+    from evalkit.data.dataset import load_dataset
+
+    return build_context(load_dataset(data), targets_file=targets_file,
+                         municipalities=None if municipality is None else [municipality])

@@ -1,0 +1,197 @@
+"""Suppression grids: every person count a report shows, per municipality and round, masked once
+(primary and secondary suppression, SPEC section 5), so a count hidden in one report is hidden in all.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+from evalkit.report import suppression as sup
+from evalkit.report.cells import fmt_count, fmt_masked
+from evalkit.report.context import ReportContext
+
+
+def s39_suppressed(surv: dict, threshold: int) -> bool:
+    """S(39) is hidden when fewer than `threshold` are followed, at risk at 39, or had the event."""
+    return (surv["n"] < threshold or surv.get("at_risk_39", 0) < threshold
+            or sup.is_small(surv.get("events", 0), threshold))
+
+
+def _municipality_order(ctx: ReportContext) -> list[str]:
+    """Municipalities by round, then name (the status report's rows)."""
+    return sorted(ctx.municipalities, key=lambda m: (ctx.rounds_of[m][0], m))
+
+
+# Person counts shown per municipality, per round and for the project (key figures, criteria, survival,
+# follow-up, round comparison): name -> (count of an indicator block, the whole it is a subset of).
+PERSON_COUNTS = {
+    "n_cases": (lambda b: b["n_cases"], None),
+    "sc1_n": (lambda b: b["sc1"]["n"], "n_cases"),
+    "survival_n": (lambda b: b["survival"]["n"], "n_cases"),
+    "survival_events": (lambda b: b["survival"]["events"], "survival_n"),
+    "sc3_n": (lambda b: b["sc3"]["n"], "n_cases"),
+    "follow_up_n": (lambda b: b["follow_up"]["n"], "n_cases"),
+    "step_up_n": (lambda b: b["step_up"]["n"], "n_cases"),
+}
+
+
+def _count_values(ctx: ReportContext, name: str) -> pd.DataFrame | None:
+    """One person count (PERSON_COUNTS) as a municipality x round grid with the round subtotals
+    (row "I alt"), the municipalities' totals (column "I alt") and the project total.
+
+    A cell (municipality, round) is the municipality's count in that round (0 outside its
+    rounds). None when the context holds only some municipalities.
+    """
+    get = PERSON_COUNTS[name][0]
+    blocks, units = ctx.indicators["municipalities"], ctx.units
+    order = _municipality_order(ctx)
+    rounds = list(ctx.rounds)
+    if any(m not in blocks for m in order):
+        return None
+    rows = []
+    for m in order:
+        own = ctx.rounds_of[m]
+        row = []
+        for r in rounds:
+            if r not in own:
+                row.append(0)
+            elif len(own) == 1:
+                row.append(get(blocks[m]))
+            elif (m, r) in units:
+                row.append(get(units[(m, r)].indicators))
+            else:
+                return None
+        rows.append(row + [get(blocks[m])])
+    rows.append([get(ctx.indicators["rounds"][r]) for r in rounds] + [get(ctx.indicators["project"])])
+    return pd.DataFrame(rows, index=[*order, "I alt"], columns=[*rounds, "I alt"], dtype=float)
+
+
+@functools.lru_cache(maxsize=64)
+def _mask_of(index: tuple, columns: tuple, values: tuple, threshold: int, seed: tuple = ()) -> np.ndarray:
+    """`suppress_counts` of a grid with totals, cells at the positions `seed` hidden from the start;
+    once per grid (every report of a run shows it; the audit solves LPs)."""
+    counts = pd.DataFrame(np.reshape(values, (len(index), len(columns))), index=list(index), columns=list(columns))
+    initial = np.zeros(counts.shape, dtype=bool)
+    for i, j in seed:
+        initial[i, j] = True
+    mask = sup.suppress_counts(counts, threshold, total_row="I alt", total_col="I alt", initial=initial).to_numpy()
+    mask.setflags(write=False)
+    return mask
+
+
+def _masked(counts: pd.DataFrame, threshold: int, seed=()) -> pd.DataFrame:
+    mask = _mask_of(tuple(counts.index), tuple(counts.columns), tuple(counts.to_numpy().ravel()), int(threshold),
+                    tuple(sorted(seed)))
+    return pd.DataFrame(mask.copy(), index=counts.index, columns=counts.columns)
+
+
+def _case_grids(ctx: ReportContext, threshold: int):
+    """The status grid and the numbers-of-cases grid (by round) under masks that agree.
+
+    Both publish each municipality's and the project's number of cases (the status grid's "I alt"
+    column); a number hidden in one is hidden in the other, repeated until neither hides more.
+    """
+    from evalkit.stats.status import STATUS_CATEGORIES
+
+    blocks = ctx.indicators["municipalities"]
+    order = _municipality_order(ctx)
+    if any(m not in blocks for m in order):
+        return None, None
+    status = pd.DataFrame([[blocks[m]["status_counts"].get(c, 0) for c in STATUS_CATEGORIES] for m in order],
+                          index=order, columns=list(STATUS_CATEGORIES), dtype=float)
+    status["I alt"] = status.sum(axis=1)
+    status.loc["I alt"] = status.sum(axis=0)
+    cases = _count_values(ctx, "n_cases")
+    seed: set = set()
+    while True:
+        smask = _masked(status, threshold, seed)
+        if cases is None:
+            return (status, smask), None
+        hidden = {i for i in range(len(status)) if smask.iloc[i, -1] != sup.SHOWN}
+        cmask = _masked(cases, threshold, _subset_seed(ctx, "n_cases", cases, threshold)
+                        | {(i, cases.shape[1] - 1) for i in hidden})
+        also = {i for i in range(len(cases)) if cmask.iloc[i, -1] != sup.SHOWN} - hidden
+        if not also:
+            return (status, smask), (cases, cmask)
+        seed |= {(i, status.shape[1] - 1) for i in also}
+
+
+def _subset_seed(ctx: ReportContext, name: str, counts: pd.DataFrame, threshold: int) -> set:
+    """Cells of a subset count whose complement in its whole (PERSON_COUNTS) is 1 to threshold-1."""
+    whole_name = PERSON_COUNTS[name][1]
+    if whole_name is None:
+        return set()
+    whole = _count_values(ctx, whole_name)
+    rest = whole.to_numpy() - counts.to_numpy()
+    return {(int(i), int(j)) for i, j in np.argwhere((rest > 0) & (rest < threshold) & (counts.to_numpy() > 0))}
+
+
+def status_grid(ctx: ReportContext, threshold: int = sup.THRESHOLD) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Status counts of every municipality with row and column totals ("I alt"), and their suppression mask.
+
+    The status report publishes this grid; a municipality report and the index
+    show their cells of it under the same mask. A cell hidden here (secondary
+    suppression) but shown in another report would let a reader subtract it
+    from a total and recover a count of 1-4. None when the context holds only
+    some municipalities (a notebook run by hand for one municipality).
+    """
+    return _case_grids(ctx, threshold)[0]
+
+
+def count_grid(ctx: ReportContext, name: str, threshold: int = sup.THRESHOLD) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """A person count of PERSON_COUNTS as a municipality x round grid with totals, and its one mask.
+
+    Every report showing the count for a municipality, a round or the project shows that grid's
+    cell under this mask, so a number hidden in one report cannot be worked out from the totals
+    and the others. Cells whose complement in their whole (e.g. cases not on ledighedsydelse at
+    start) is 1 to threshold-1 are hidden from the start. None for a partial context.
+    """
+    if name == "n_cases":
+        return _case_grids(ctx, threshold)[1]
+    counts = _count_values(ctx, name)
+    if counts is None:
+        return None
+    return counts, _masked(counts, threshold, _subset_seed(ctx, name, counts, threshold))
+
+
+def count_text(ctx: ReportContext, name: str, municipality: str | None, round_: int | None, value,
+               threshold: int = sup.THRESHOLD) -> str:
+    """A person count as its `count_grid` cell shows it (municipality None: the round's or project's;
+    round None: the whole municipality's or project's); `value` formatted plainly without a grid."""
+    grid = count_grid(ctx, name, threshold)
+    if grid is None:
+        return fmt_count(value, threshold)
+    counts, mask = grid
+    row = "I alt" if municipality is None else municipality
+    col = "I alt" if round_ is None else round_
+    return fmt_masked(counts.loc[row, col], mask.loc[row, col], threshold)
+
+
+def count_hidden(ctx: ReportContext, names, municipality: str | None, round_: int | None,
+                 threshold: int = sup.THRESHOLD) -> bool:
+    """True when any of the person counts `names` is hidden in its `count_grid` cell: a share, mean
+    or interval computed from it is hidden too (else it would stand beside a suppressed count)."""
+    for name in names:
+        grid = count_grid(ctx, name, threshold)
+        if grid is not None:
+            row = "I alt" if municipality is None else municipality
+            if grid[1].loc[row, "I alt" if round_ is None else round_] != sup.SHOWN:
+                return True
+    return False
+
+
+def n_cases_text(ctx: ReportContext, municipality: str | None, threshold: int = sup.THRESHOLD, grid=None) -> str:
+    """A municipality's number of cases (None: the project's) as the status report shows it.
+
+    `grid` is `status_grid(ctx, threshold)` when the caller has it already.
+    """
+    grid = status_grid(ctx, threshold) if grid is None else grid
+    block = ctx.indicators["project"] if municipality is None else ctx.indicators["municipalities"][municipality]
+    if grid is None:
+        return fmt_count(block["n_cases"], threshold)
+    counts, mask = grid
+    row = "I alt" if municipality is None else municipality
+    return fmt_masked(counts.loc[row, "I alt"], mask.loc[row, "I alt"], threshold)

@@ -1,0 +1,47 @@
+"""The runner's index.html: links to every report and each municipality's criteria at a glance."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import evalkit
+from evalkit.report import suppression as sup
+from evalkit.report.blocks import Table
+from evalkit.report.cells import met_text, suppression_note
+from evalkit.report.context import ReportContext
+from evalkit.report.format import fmt_date  # the one Danish formatter; its names are used from here too
+from evalkit.report.grids import n_cases_text, status_grid
+from evalkit.report.html import render_index, report_link
+from evalkit.report.labels import CRITERIA_SHORT
+from evalkit.report.sections import _criteria_rows
+
+
+def index_page(ctx: ReportContext, listed: list[tuple], entries: dict, threshold: int = sup.THRESHOLD) -> str:
+    """The runner's index.html: links to every report and each municipality's criteria at a glance.
+
+    `listed` holds (name, kind, municipality, title) of the reports; `entries`
+    the manifest's per-report records (status "ok" or "failed").
+    """
+    meta = ctx.meta
+
+    def status(name):
+        return entries.get(name, {}).get("status")
+
+    general = [{"name": n, "title": t, "status": status(n)} for n, kind, _, t in listed if kind in ("status", "rounds")]
+    grid = status_grid(ctx, threshold)
+    rows = []
+    for name, kind, m, title in sorted((x for x in listed if x[1] == "municipality"), key=lambda x: str(x[2])):
+        if m not in ctx.indicators["municipalities"]:
+            continue
+        b = ctx.indicators["municipalities"][m]
+        row = {"Kommune": report_link(name, m, status(name)), "Runde": ", ".join(map(str, ctx.rounds_of.get(m, []))),
+               "Forløb": n_cases_text(ctx, m, threshold, grid)}
+        for r in _criteria_rows(b, threshold):
+            short = CRITERIA_SHORT[r["key"]]
+            row[short] = r["value"]
+            row[f"{short}: mål"] = met_text(r["met"])
+        rows.append(row)
+    table = Table(pd.DataFrame(rows), note=suppression_note(threshold),
+                  count_cols=["Forløb"])._repr_html_() if rows else ""
+    return render_index(str(meta.name), fmt_date(meta.extraction_date), evalkit.__version__,
+                        meta.input_hash, general, table)
