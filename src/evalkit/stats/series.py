@@ -38,7 +38,7 @@ from evalkit.stats.asof import truncate_cases
 from evalkit.stats.criteria import load_targets, proportion, target_for, target_met
 from evalkit.stats.progression import MAX_FIRST_EFFECTIVE, MIN_CHANGE, MIN_MONTHS, round_half_up_2
 from evalkit.stats.status import STATUS_CATEGORIES
-from evalkit.stats.survival import WEEK_39, _estimable_until, _loglog_ci, survival_data
+from evalkit.stats.survival import WEEK_39, _loglog_ci, s39_missing_reason, survival_data
 
 FLOWS = ("entered", "to_ledighedsydelse", "flexjob_started", "left")
 CSV_COLUMNS = ["scope", "period", "measure", "value", "ci_low", "ci_high", "n", "reason"]
@@ -248,15 +248,7 @@ def s39_summary(entry: np.ndarray, time: np.ndarray, event: np.ndarray) -> dict:
     the interval use the same helpers as `summarise_survival`.
     """
     n, events = len(time), int(event.sum())
-    reason = None
-    if n == 0:
-        reason = "no cases at risk"
-    elif entry.min() >= WEEK_39:
-        reason = "no case under observation before week 39"
-    else:
-        until = _estimable_until(entry, time)
-        if until < WEEK_39:
-            reason = f"risk set empty after week {until:.1f}, before week 39"
+    reason = s39_missing_reason(entry, time)
     s39 = low = high = None
     if reason is None:
         t, d = np.unique(time[event & (time <= WEEK_39)], return_counts=True)

@@ -93,6 +93,19 @@ def at_risk_at(data: pd.DataFrame, times) -> list[int]:
     return [int(x) for x in _at_risk(d["entry"].to_numpy(float), d["time"].to_numpy(float), t)]
 
 
+def s39_missing_reason(entry: np.ndarray, time: np.ndarray) -> str | None:
+    """Why S(39) cannot be estimated from these entry and exit weeks (SPEC's rule), or None when it can:
+    no case at risk, none under observation before week 39, or the risk set empties before week 39."""
+    if len(time) == 0:
+        return "no cases at risk"
+    if entry.min() >= WEEK_39:
+        return "no case under observation before week 39"
+    until = _estimable_until(entry, time)
+    if until < WEEK_39:
+        return f"risk set empty after week {until:.1f}, before week 39"
+    return None
+
+
 def _estimable_until(entry: np.ndarray, time: np.ndarray) -> float:
     """The first time after the first entry at which the risk set is empty (its start).
 
@@ -223,15 +236,7 @@ def summarise_survival(data: pd.DataFrame) -> SurvivalSummary:
     curve = kaplan_meier(d)
     entry, time = d["entry"].to_numpy(float), d["time"].to_numpy(float)
     at_risk_39 = int(np.sum((entry < WEEK_39) & (WEEK_39 <= time)))
-    reason = None
-    if n == 0:
-        reason = "no cases at risk"
-    elif entry.min() >= WEEK_39:
-        reason = "no case under observation before week 39"
-    else:
-        until = _estimable_until(entry, time)
-        if until < WEEK_39:
-            reason = f"risk set empty after week {until:.1f}, before week 39"
+    reason = s39_missing_reason(entry, time)
     s39 = low = high = None
     if reason is None:
         row = curve.iloc[int(np.searchsorted(curve["weeks"].to_numpy(), WEEK_39, side="right")) - 1]
