@@ -221,25 +221,6 @@ def test_a_changed_parameter_is_a_new_entry(tmp_path, store):
     assert len(entries(store, "indicators")) == 5
 
 
-def test_indicators_of_a_few_municipalities_are_kept_per_choice(tmp_path, store):
-    """A run for a few municipalities (reports --municipality) caches compute_all limited to them: that
-    entry serves the same choice only; the full entry serves any choice."""
-    from evalkit.stats.indicators import compute_all, compute_indicators
-
-    ds = cache.load_dataset(SAMPLE, cache=store)
-    few = compute_all(ds, municipalities=["Tønder"])
-    assert set(few["municipalities"]) == {"Tønder"}
-    assert_identical(few["municipalities"]["Tønder"], compute_indicators(ds, municipality="Tønder"))
-    assert_identical(few["project"], compute_indicators(ds))
-    assert cache.lookup_all(ds, cache=store, municipalities=["Tønder"]) is None
-    cache.store_all(ds, few, cache=store, municipalities=["Tønder"])
-    assert_identical(cache.lookup_all(ds, cache=store, municipalities=["Tønder"]), few)
-    assert cache.lookup_all(ds, cache=store, municipalities=["Viborg"]) is None
-    assert cache.lookup_all(ds, cache=store) is None  # a limited entry never passes for the full one
-    full = cache.compute_all(ds, cache=store)
-    assert_identical(cache.lookup_all(ds, cache=store, municipalities=["Viborg"]), full)
-
-
 # --------------------------------------------------------------------------- trust
 
 

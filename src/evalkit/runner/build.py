@@ -133,8 +133,7 @@ def build_reports(
     `threshold` is the suppression threshold (default suppression.THRESHOLD);
     `progress` shows a progress bar (default: when stderr is a terminal); `cache` (runner.cache: True
     for the user's cache, False for none) holds the validated dataset and the indicators. `overview=False`
-    leaves out the status report and the round comparison (a run for a few municipalities): the context
-    is then computed for the chosen municipalities only.
+    leaves out the status report and the round comparison (a run for a few municipalities).
     """
     from evalkit.runner.cache import load_dataset
     from evalkit.report.suppression import THRESHOLD
@@ -182,13 +181,12 @@ def build_reports(
         return _summary(out, {}, skipped, t0)  # nothing changed: no context to compute, no kernel to start
     with _PrivateFolder() as work:
         return _run(ds, out, work, plan, todo, skipped, manifest, targets_file, jobs, threshold, progress, t0,
-                    index_salt, cache, None if overview else chosen)
+                    index_salt, cache)
 
 
 def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file, jobs, threshold, progress,
-         t0, index_salt, cache=True, only: list[str] | None = None) -> int:
-    """Compute the context (of the municipalities `only`, when given), run the notebooks of `todo`,
-    write the index; the exit code."""
+         t0, index_salt, cache=True) -> int:
+    """Compute the context, run the notebooks of `todo`, write the index; the exit code."""
     from tqdm import tqdm
 
     # the context's heavy imports (statsmodels, scipy) happen here, before the kernel threads start:
@@ -236,11 +234,13 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
     try:
         from evalkit.runner import cache as _cache
 
-        cached = _cache.lookup_all(ds, targets_file, cache, only)  # compute_all's indicators, when cached
-        ctx = context.build_context(ds, targets_file=targets_file, municipalities=only, cached_indicators=cached,
+        cached = _cache.lookup_all(ds, targets_file, cache)  # compute_all's indicators, when cached
+        # every municipality, also in a run for a few: the suppression of a report's counts depends on the
+        # counts of all (grids.py), and a report must be the same page whether made alone or with the others
+        ctx = context.build_context(ds, targets_file=targets_file, cached_indicators=cached,
                                     cox=any(j.kind == "rounds" for j in plan))
         if cached is None:
-            _cache.store_all(ds, ctx.indicators, targets_file, cache, only)
+            _cache.store_all(ds, ctx.indicators, targets_file, cache)
         context.write_context(context_file, ctx, key)
         if pool is not None:
             ordered = sorted(todo, key=lambda j: -j.weight)

@@ -276,42 +276,34 @@ def _cached_result(kind: str, ds, params: dict, compute, cache):
     return result
 
 
-def _all_key(ds, targets_file, municipalities) -> str:
-    params = {"targets": _targets_hash(targets_file)}
-    if municipalities is not None:  # a run for a few municipalities: compute_all limited to them
-        params["municipalities"] = sorted(municipalities)
-    return _key("all", ds.input_hash, params)
-
-
-def lookup_all(ds, targets_file=None, cache=True, municipalities: list[str] | None = None) -> dict | None:
+def lookup_all(ds, targets_file=None, cache=True) -> dict | None:
     """The cached `indicators.compute_all(ds, targets_file)`, or None (then the caller computes it and
-    gives it to `store_all`). With `municipalities` (a run for a few), the full entry serves too."""
+    gives it to `store_all`)."""
     store = _cache(cache)
     if store is None or not ds.input_hash:
         return None
-    for wanted in [None] if municipalities is None else [None, municipalities]:
-        try:
-            key = _all_key(ds, targets_file, wanted)
-        except OSError:
-            return None
-        hit = store.get("all", key)
-        if hit is None:
-            continue
-        try:
-            return from_json_bytes(hit[0]["result.json"])
-        except (ValueError, KeyError, UnicodeDecodeError) as err:
-            _note(f"all entry ignored and removed ({type(err).__name__})")
-            _remove(store.root / store.entry_name("all", key))
-    return None
+    try:
+        key = _key("all", ds.input_hash, {"targets": _targets_hash(targets_file)})
+    except OSError:
+        return None
+    hit = store.get("all", key)
+    if hit is None:
+        return None
+    try:
+        return from_json_bytes(hit[0]["result.json"])
+    except (ValueError, KeyError, UnicodeDecodeError) as err:
+        _note(f"all entry ignored and removed ({type(err).__name__})")
+        _remove(store.root / store.entry_name("all", key))
+        return None
 
 
-def store_all(ds, result: dict, targets_file=None, cache=True, municipalities: list[str] | None = None) -> None:
-    """Store `compute_all`'s result (limited to `municipalities`, when given) for `lookup_all`."""
+def store_all(ds, result: dict, targets_file=None, cache=True) -> None:
+    """Store `compute_all`'s result for `lookup_all`."""
     store = _cache(cache)
     if store is None or not ds.input_hash:
         return
     try:
-        key = _all_key(ds, targets_file, municipalities)
+        key = _key("all", ds.input_hash, {"targets": _targets_hash(targets_file)})
         data = to_json_bytes(result)
     except (OSError, TypeError, ValueError) as err:
         _note(f"indicators not cached ({err})")
