@@ -147,15 +147,14 @@ def _by_municipality(frame: pd.DataFrame, names: list[str]) -> dict[str, pd.Data
 
 
 def build_context(ds, targets_file=None, municipalities: list[str] | None = None,
-                  cached_indicators=None, cox: bool = True) -> ReportContext:
+                  cached_indicators=None) -> ReportContext:
     """Every indicator and every frame the three report notebooks show, computed once.
 
     Plain data (dicts, frames and survival summaries), so it pickles: the report
     runner writes it once and each notebook loads it (`report_context`).
     `municipalities` limits the per-municipality parts to those (a run or a notebook
     for a few municipalities); the project and round parts are always there.
-    `cached_indicators` is `compute_all`'s result when the caller has it. `cox=False`
-    leaves out the Cox model by round, which only the round comparison shows.
+    `cached_indicators` is `compute_all`'s result when the caller has it.
     """
     from evalkit.data.names import find_municipality
     from evalkit.stats.criteria import load_targets
@@ -219,7 +218,7 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
             "flexjob_39w": {"points": flex_points, "line": weighted_line(flex_points)},
             "hours_change": {"points": hours_points, "line": weighted_line(hours_points)},
         },
-        cox=cox_by_round(ds, sdata) if cox and len(rounds) > 1 else {"table": None, "covariates": [], "counts": {}},
+        cox=cox_by_round(ds, sdata) if len(rounds) > 1 else {"table": None, "covariates": [], "counts": {}},
     )
 
 

@@ -237,8 +237,7 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         cached = _cache.lookup_all(ds, targets_file, cache)  # compute_all's indicators, when cached
         # every municipality, also in a run for a few: the suppression of a report's counts depends on the
         # counts of all (grids.py), and a report must be the same page whether made alone or with the others
-        ctx = context.build_context(ds, targets_file=targets_file, cached_indicators=cached,
-                                    cox=any(j.kind == "rounds" for j in plan))
+        ctx = context.build_context(ds, targets_file=targets_file, cached_indicators=cached)
         if cached is None:
             _cache.store_all(ds, ctx.indicators, targets_file, cache)
         context.write_context(context_file, ctx, key)
