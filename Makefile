@@ -43,6 +43,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_indicators.py
 	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python benchmarks/bench_series.py
+	$(BIN)/python benchmarks/bench_targets.py --suite
 
 clean:
 	rm -rf $(VENV) reports

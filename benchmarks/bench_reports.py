@@ -31,7 +31,7 @@ EVALKIT = [sys.executable, "-m", "evalkit.cli"]
 
 def run_reports(data: Path, out: Path, municipalities: list[str], jobs: int) -> float:
     """Wall time of one `evalkit reports` run (all reports redone)."""
-    cmd = [*EVALKIT, "reports", str(data), "--out", str(out), "--jobs", str(jobs), "--force"]
+    cmd = [*EVALKIT, "reports", str(data), "--out", str(out), "--jobs", str(jobs), "--force", "--with-overview"]
     for m in municipalities:
         cmd += ["--municipality", m]
     t0 = time.perf_counter()

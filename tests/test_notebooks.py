@@ -80,11 +80,18 @@ def sample_plus_small(tmp_path_factory) -> Path:
     return folder
 
 
-def test_runner_end_to_end_on_sample(sample_plus_small, tmp_path):
-    out = tmp_path / "reports"
+@pytest.fixture(scope="module")
+def full_run(sample_plus_small, tmp_path_factory) -> Path:
+    """`evalkit reports` for three municipalities with the overview (status report, round comparison)."""
+    out = tmp_path_factory.mktemp("full") / "reports"
     code = build_reports(sample_plus_small, out, municipalities=["Tønder", "Viborg", "Lilleby"], jobs=2,
                          progress=False)
     assert code == 0
+    return out
+
+
+def test_runner_end_to_end_on_sample(full_run):
+    out = full_run
     assert {p.name for p in out.glob("*.html")} == {
         "index.html", "kommune-toender.html", "kommune-viborg.html", "kommune-lilleby.html",
         "statusrapport.html", "rundesammenligning.html"}
@@ -115,6 +122,39 @@ def test_runner_end_to_end_on_sample(sample_plus_small, tmp_path):
     for name in ("kommune-toender", "kommune-viborg", "kommune-lilleby", "statusrapport", "rundesammenligning"):
         assert f'href="{name}.html"' in index
     assert_self_contained(index)
+
+
+def without_run_time(page: str) -> str:
+    """A report without the time its context was computed (the footer's "Beregnet")."""
+    return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", "TIME", page)
+
+
+def test_one_municipality_gives_its_report_and_the_index_and_the_same_report(full_run, sample_plus_small, tmp_path):
+    """--municipality renders that report and the index, not the overview; the report is the one the full
+    run published, byte for byte (apart from the time it was computed): a report published twice must
+    not differ, or two versions together could reveal what one of them suppressed."""
+    from click.testing import CliRunner
+
+    from evalkit.cli import main
+
+    out = tmp_path / "one"
+    result = CliRunner().invoke(main, ["reports", str(sample_plus_small), "--out", str(out), "--municipality",
+                                       "lilleby"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"index.html", "kommune-lilleby.html", "manifest.json"}
+    assert set(read_manifest(out)["reports"]) == {"kommune-lilleby"}
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="kommune-lilleby.html"' in index and "statusrapport" not in index
+    alone = (out / "kommune-lilleby.html").read_text(encoding="utf-8")
+    assert without_run_time(alone) == without_run_time((full_run / "kommune-lilleby.html").read_text(encoding="utf-8"))
+
+    # --with-overview adds the status report and the round comparison; Lilleby's report is kept as it was
+    result = CliRunner().invoke(main, ["reports", str(sample_plus_small), "--out", str(out), "--municipality",
+                                       "Lilleby", "--with-overview"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.glob("*.html")} == {"index.html", "kommune-lilleby.html", "statusrapport.html",
+                                                     "rundesammenligning.html"}
+    assert "1 unchanged" in result.output
 
 
 def test_reports_on_thin_data_explain_what_is_missing(tmp_path):

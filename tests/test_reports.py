@@ -362,7 +362,7 @@ def test_interrupted_run_keeps_only_complete_reports_and_resumes(tmp_path):
     env = {**os.environ, "EVALKIT_TEST_SLEEP": "1.5", "EVALKIT_NOTEBOOKS": str(RUNNER_NOTEBOOKS),
            "TMPDIR": str(private)}
     cmd = [sys.executable, "-m", "evalkit.cli", "reports", str(data), "--out", str(out), "--jobs", "1",
-           "--municipality", "Tønder", "--municipality", "Faxe"]
+           "--municipality", "Tønder", "--municipality", "Faxe", "--with-overview"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline and not read_manifest(out)["reports"]:  # the first report is finished

@@ -149,18 +149,25 @@ def capacity(citizens: int, days: float, weeks: float, share: str, as_json: bool
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Folder for the HTML reports: new, empty, or one evalkit wrote before.")
-@click.option("--municipality", "municipalities", multiple=True, help="Only these municipalities (repeatable).")
+@click.option("--municipality", "municipalities", multiple=True,
+              help="Only these municipalities' reports and the index (repeatable).")
+@click.option("--with-overview", is_flag=True,
+              help="With --municipality: also the status report and the round comparison (all municipalities).")
 @click.option("--jobs", type=int, default=2, show_default=True, help="Notebooks run in parallel.")
 @click.option("--targets", type=click.Path(path_type=Path), default=None, help="YAML file overriding the shipped targets.")
 @click.option("--force", is_flag=True, help="Regenerate every report, even unchanged ones.")
 @_no_cache
-def reports(data: Path, out: Path, municipalities: tuple[str, ...], jobs: int, targets: Path | None, force: bool,
-            no_cache: bool):
-    """Write the HTML reports: one per municipality, status report, round comparison, index."""
+def reports(data: Path, out: Path, municipalities: tuple[str, ...], with_overview: bool, jobs: int,
+            targets: Path | None, force: bool, no_cache: bool):
+    """Write the HTML reports: one per municipality, status report, round comparison, index.
+
+    With --municipality only those municipalities' reports and the index are made (a project lead's
+    report in seconds); --with-overview adds the status report and the round comparison.
+    """
     from evalkit.runner.build import build_reports
 
     sys.exit(build_reports(data, out, municipalities=list(municipalities), jobs=jobs, targets_file=targets, force=force,
-                           cache=not no_cache))
+                           cache=not no_cache, overview=with_overview or not municipalities))
 
 
 @main.group()

@@ -96,32 +96,32 @@ def _survival_bundle(data: pd.DataFrame) -> dict:
     return {"summary": summary, "at_risk": dict(zip(AT_RISK_WEEKS, counts))}
 
 
-def _goals_for(goals: pd.DataFrame, cases: pd.DataFrame, municipality: str) -> pd.DataFrame:
-    """The goal rows of a municipality: its caseworkers' rows, else teams named after it."""
+def _goal_rows(goals: pd.DataFrame, cases: pd.DataFrame, municipalities: list[str]) -> dict[str, pd.DataFrame]:
+    """The goal rows of each municipality: its caseworkers' rows, else teams named after it."""
     if goals.empty:
-        return goals
-    workers = set(cases.loc[cases["municipality"] == municipality, "caseworker_id"])
-    rows = goals[goals["employee_id"].isin(workers)]
-    if rows.empty:
-        rows = goals[goals["team"].astype(str).str.contains(municipality, regex=False)]
-    return rows
+        return {m: goals for m in municipalities}
+    workers = cases.groupby("municipality", observed=True)["caseworker_id"].unique()
+    team = goals["team"].astype(str)
+    found = {}
+    for m in municipalities:
+        rows = goals[goals["employee_id"].isin(workers.get(m, []))]
+        found[m] = rows if len(rows) else goals[team.str.contains(m, regex=False)]
+    return found
 
 
-def _unit(ds, indicators: dict, frames: dict, municipality: str, round_: int | None) -> Unit:
+def _unit(ds, indicators: dict, frames: dict, goal_rows: pd.DataFrame, round_: int | None) -> Unit:
     """Everything a municipality report shows about one municipality (optionally one of its rounds).
 
-    `frames` holds the case-level frames of the whole dataset, each with
-    municipality and round columns, so a unit is a cheap selection.
+    `frames` holds the municipality's case-level frames (cases, survival and
+    progression rows, each with a round column), so a round is a cheap selection.
     """
     from evalkit.stats.goals import goal_tracking
 
     def select(frame):
-        keep = frame["municipality"] == municipality
-        return frame[keep if round_ is None else keep & (frame["round"] == round_)]
+        return frame if round_ is None else frame[frame["round"] == round_]
 
     cases = select(frames["cases"])
     e = ds.extraction_date
-    goal_rows = _goals_for(ds.goals, ds.cases, municipality)
     return Unit(
         indicators=indicators,
         survival=_survival_bundle(select(frames["survival"])),
@@ -140,14 +140,21 @@ def _unit(ds, indicators: dict, frames: dict, municipality: str, round_: int | N
     )
 
 
+def _by_municipality(frame: pd.DataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
+    """{name: the rows of that municipality}, grouped once (an empty frame for a name without rows)."""
+    groups = {str(k): g for k, g in frame.groupby("municipality", sort=False, observed=True)}
+    return {m: groups.get(m, frame.iloc[:0]) for m in names}
+
+
 def build_context(ds, targets_file=None, municipalities: list[str] | None = None,
                   cached_indicators=None) -> ReportContext:
     """Every indicator and every frame the three report notebooks show, computed once.
 
     Plain data (dicts, frames and survival summaries), so it pickles: the report
     runner writes it once and each notebook loads it (`report_context`).
-    `municipalities` limits the per-municipality parts to those (a notebook run
-    by hand for one municipality); the project and round parts are always there.
+    `municipalities` limits the per-municipality parts to those (a run or a notebook
+    for a few municipalities); the project and round parts are always there.
+    `cached_indicators` is `compute_all`'s result when the caller has it.
     """
     from evalkit.data.names import find_municipality
     from evalkit.stats.criteria import load_targets
@@ -160,14 +167,8 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
     rounds = sorted(int(r) for r in cases["round"].unique())
     # per-case survival, progression and regression rows with caseloads, computed once
     facts = case_facts(ds)
-    if municipalities is None:
-        all_indicators = cached_indicators or compute_all(ds, targets_file=targets_file, facts=facts)
-    else:  # the parts one report needs, without every other municipality
-        all_indicators = {
-            "project": compute_indicators(ds, targets_file=targets_file),
-            "rounds": {r: compute_indicators(ds, round_=r, targets_file=targets_file) for r in rounds},
-            "municipalities": {m: compute_indicators(ds, municipality=m, targets_file=targets_file) for m in chosen},
-        }
+    all_indicators = cached_indicators or compute_all(
+        ds, targets_file=targets_file, facts=facts, municipalities=None if municipalities is None else chosen)
     keys = {"key_municipality": "municipality", "key_round": "round"}
     frames = {
         "cases": cases.assign(_has_hours=cases["case_id"].isin(ds.hours["case_id"]),
@@ -180,12 +181,15 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
     hours_points = caseworker_points(facts.regression["hours_change"], cases)
 
     rounds_of = {m: sorted(int(r) for r in rs) for m, rs in cases.groupby("municipality")["round"].unique().items()}
+    per_municipality = {name: _by_municipality(frame, chosen) for name, frame in frames.items()}
+    goal_rows = _goal_rows(ds.goals, cases, chosen)
     units = {}
     for m in chosen:
-        units[(m, None)] = _unit(ds, all_indicators["municipalities"][m], frames, m, None)
+        own = {name: groups[m] for name, groups in per_municipality.items()}
+        units[(m, None)] = _unit(ds, all_indicators["municipalities"][m], own, goal_rows[m], None)
         for r in rounds_of[m] if len(rounds_of[m]) > 1 else []:
             indicators = compute_indicators(ds, municipality=m, round_=r, targets_file=targets_file)
-            units[(m, r)] = _unit(ds, indicators, frames, m, r)
+            units[(m, r)] = _unit(ds, indicators, own, goal_rows[m], r)
     return ReportContext(
         meta=Meta(
             name=ds.name,

@@ -30,7 +30,6 @@ import os
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 
 THRESHOLD = int(os.environ.get("EVALKIT_SUPPRESSION_THRESHOLD", "5"))
 
@@ -118,6 +117,8 @@ def pinned_cells(values: np.ndarray, mask: np.ndarray, groups, threshold: int = 
         return []
     bounds = [(1, threshold - 1) if mask[c] == PRIMARY else (threshold if values[c] > 0 else 0, None)
               for c in hidden]
+    from scipy.optimize import linprog  # only when there is something to solve
+
     pinned = []
     for c in hidden if cells is None else cells:
         if mask[c] != PRIMARY:

@@ -123,6 +123,7 @@ def build_reports(
     threshold: int | None = None,
     progress: bool | None = None,
     cache=True,
+    overview: bool = True,
 ) -> int:
     """Write every report of `data` into `out`; returns the exit code (0, or 1 when a report failed).
 
@@ -131,7 +132,8 @@ def build_reports(
     replaces notebooks (tests use it for notebooks that fail on purpose);
     `threshold` is the suppression threshold (default suppression.THRESHOLD);
     `progress` shows a progress bar (default: when stderr is a terminal); `cache` (runner.cache: True
-    for the user's cache, False for none) holds the validated dataset and the indicators.
+    for the user's cache, False for none) holds the validated dataset and the indicators. `overview=False`
+    leaves out the status report and the round comparison (a run for a few municipalities).
     """
     from evalkit.runner.cache import load_dataset
     from evalkit.report.suppression import THRESHOLD
@@ -149,7 +151,7 @@ def build_reports(
         _echo(f"evalkit: error: {err}")
         return 1
     threshold = THRESHOLD if threshold is None else int(threshold)
-    plan = plan_reports(ds, data, chosen, targets_file, nb_dir, threshold)
+    plan = plan_reports(ds, data, chosen, targets_file, nb_dir, threshold, overview)
     manifest = check_out_folder(out, [INDEX, *(j.html for j in plan)])
 
     # 2. plan: which reports are unchanged since the last run
@@ -233,6 +235,8 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         from evalkit.runner import cache as _cache
 
         cached = _cache.lookup_all(ds, targets_file, cache)  # compute_all's indicators, when cached
+        # every municipality, also in a run for a few: the suppression of a report's counts depends on the
+        # counts of all (grids.py), and a report must be the same page whether made alone or with the others
         ctx = context.build_context(ds, targets_file=targets_file, cached_indicators=cached)
         if cached is None:
             _cache.store_all(ds, ctx.indicators, targets_file, cache)

@@ -37,6 +37,8 @@ def notebook_to_html(nb, title: str, exporter=None) -> str:
     """The executed notebook as one self-contained HTML page."""
     exporter = exporter or make_exporter()
     nb.metadata["title"] = title
+    for number, cell in enumerate(nb.cells):  # papermill's parameters cell has a random id: the same report,
+        cell["id"] = f"celle-{number}"  # made twice, is the same page
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     return body
 

@@ -24,7 +24,7 @@ KERNEL_NAME = "python3"
 # notebook finds them imported, and define the namespace reset run before each notebook.
 WARMUP_CODE = """\
 import importlib
-for _name in ("numpy", "pandas", "scipy.stats", "matplotlib.pyplot", "statsmodels.api", "evalkit.report.context",
+for _name in ("numpy", "pandas", "matplotlib.pyplot", "evalkit.report.context",
               "evalkit.report.municipality", "evalkit.report.status_report", "evalkit.report.round_comparison"):
     try:
         importlib.import_module(_name)

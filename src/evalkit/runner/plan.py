@@ -96,8 +96,9 @@ class JobResult:
 
 
 def plan_reports(ds, data: Path, municipalities: list[str], targets_file, notebook_dir: Path,
-                 threshold: int) -> list[ReportJob]:
-    """The jobs of a run: every (chosen) municipality, the status report and the round comparison.
+                 threshold: int, overview: bool = True) -> list[ReportJob]:
+    """The jobs of a run: every (chosen) municipality and, with `overview`, the status report and the
+    round comparison.
 
     `context_cache` is filled in once the run's private folder exists.
     """
@@ -120,7 +121,7 @@ def plan_reports(ds, data: Path, municipalities: list[str], targets_file, notebo
                   weight=float(len(ds.cases)) + 1e9),
         ReportJob(ROUND_REPORT, "Sammenligning af runder", "rounds", notebook("rounds"), dict(common),
                   weight=float(len(ds.cases)) + 1e8),
-    ]
+    ] if overview else []
     for m in municipalities:
         rounds = sorted(int(r) for r in ds.cases.loc[ds.cases["municipality"] == m, "round"].unique())
         params = {**common, "municipality": m, "round": rounds[0] if len(rounds) == 1 else None}

@@ -16,14 +16,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import (
-    ConvergenceWarning,
-    HessianInversionWarning,
-    PerfectSeparationError,
-    PerfectSeparationWarning,
-)
-
 from evalkit.spec import WEEK_39
 from evalkit.stats.progression import progression_table
 from evalkit.stats.status import valid_flexjob
@@ -228,6 +220,14 @@ def fit_caseload_model(frame: pd.DataFrame, kind: str) -> dict:
     groups = pd.factorize(frame["caseworker_id"], sort=True)[0]
     cluster = {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
     y = frame["y"].astype(float).values
+    import statsmodels.api as sm  # here, not at the top: a report's kernel imports this module without fitting
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        HessianInversionWarning,
+        PerfectSeparationError,
+        PerfectSeparationWarning,
+    )
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("error", ConvergenceWarning)

@@ -29,9 +29,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
-from statsmodels.duration.survfunc import SurvfuncRight
 
 from evalkit.spec import WEEK_39, Z
 from evalkit.stats.status import valid_flexjob
@@ -163,6 +160,9 @@ def kaplan_meier(data: pd.DataFrame) -> pd.DataFrame:
     survival = np.ones(len(weeks))
     var_log = np.zeros(len(weeks))
     if event.any():
+        from statsmodels.duration.survfunc import SurvfuncRight  # imported when first needed: a report's
+        # kernel unpickles survival summaries without paying for statsmodels
+
         km = SurvfuncRight(time, event.astype(float), entry=entry)
         n, dd = km.n_risk.astype(float), km.n_events.astype(float)
         with np.errstate(divide="ignore"):
@@ -261,8 +261,10 @@ def time_to_flexjob(cases: pd.DataFrame, extraction_date: pd.Timestamp) -> Survi
     return summarise_survival(survival_data(cases, extraction_date))
 
 
-def _phreg(data: pd.DataFrame, exog: np.ndarray) -> PHReg:
-    """Cox model with entry times (rule entry < t) and Efron ties."""
+def _phreg(data: pd.DataFrame, exog: np.ndarray):
+    """Cox model (statsmodels PHReg) with entry times (rule entry < t) and Efron ties."""
+    from statsmodels.duration.hazard_regression import PHReg
+
     entry = np.nextafter(data["entry"].to_numpy(float), np.inf)
     return PHReg(
         data["time"].to_numpy(float),
@@ -300,6 +302,8 @@ def logrank_test(cases: pd.DataFrame, extraction_date: pd.Timestamp, group_col: 
     if df == 0:
         return {**empty, "reason": "no group contrast at any event"}
     statistic = float(score @ np.linalg.pinv(information) @ score)
+    from scipy import stats
+
     return {"statistic": statistic, "p_value": float(stats.chi2.sf(statistic, df)), "df": df, "reason": None}
 
 
