@@ -32,7 +32,7 @@ def possible_values(lc: linked.LinkedCounts) -> dict:
         elif lc.state[k] == sup.SECONDARY and lc.value[k] >= T:
             ranges.append(range(T, CAP + 1))
         else:
-            ranges.append(range(0, CAP + 1))
+            ranges.append(range(CAP + 1))
     seen = {k: set() for k in hidden}
     for combo in itertools.product(*ranges):
         values = {**{k: v for k, v in lc.value.items() if lc.state[k] == sup.SHOWN}, **dict(zip(hidden, combo))}
@@ -48,9 +48,8 @@ def leaks(lc: linked.LinkedCounts) -> list:
     for k, values in possible_values(lc).items():
         if not 0 < lc.value[k] < T:
             continue
-        if lc.state[k] == sup.SECONDARY and values and min(values) >= 1 and max(values) < T:
-            out.append(k)
-        elif lc.state[k] != sup.SECONDARY and len(values) == 1:
+        confined = lc.state[k] == sup.SECONDARY and values and min(values) >= 1 and max(values) < T
+        if confined or (lc.state[k] != sup.SECONDARY and len(values) == 1):
             out.append(k)
     return out
 
