@@ -1175,7 +1175,7 @@ def test_no_count_is_implied_across_sections_and_reports(rendered):
     reader = implied_counts(rendered.pages)
     # not vacuous: Viborg's bands with criterion 3, and the numbers at risk of every municipality
     assert len(reader.equations) >= 5
-    assert any(len(parts) == len(rendered.ctx["municipalities"]) for _, parts in reader.equations)
+    assert any(len(parts) == len(rendered.ctx.municipalities) for _, parts in reader.equations)
     assert reader.solve() == []
 
 
