@@ -355,17 +355,13 @@ class LinkedCounts:
                             key=lambda k: (self.cost[k], k not in neighbours, self.value[k], repr(k)))
         tries = candidates[:max_tries]
         if tries and self._freed_by_any(target, tries):
-            # the shortest run of tries[:n] whose hiding frees it (bisection: hiding more only frees
-            # more); no try before its last frees it alone, so the trials one by one start there
-            low, high = 0, len(tries)
-            while high - low > 1:
-                mid = (low + high) // 2
-                low, high = (low, mid) if self._freed_by_any(target, tries[:mid]) else (mid, high)
-            for k in tries[high - 1:]:
+            # the first try that frees it alone: the first one (the usual case), else by halves of
+            # the rest (a group whose hiding frees nothing holds no try that frees it alone)
+            k = tries[0] if len(tries) == 1 or self._freed_by_any(target, tries[:1]) else \
+                self._first_alone(target, tries[1:])
+            if k is not None:
                 self.state[k] = sup.SECONDARY
-                if not self._check(target):
-                    return 1, False
-                self.state[k] = sup.SHOWN
+                return 1, False
         if self.state[target] == sup.PRIMARY:
             # what the "<5" cells tell pins it by itself (four "<5" adding up to a "<5" are all 1):
             # show it as "x", which does not say the count is small
@@ -379,6 +375,16 @@ class LinkedCounts:
         # no try frees it alone (candidates[0] among them): hide the first and search on
         self.state[candidates[0]] = sup.SECONDARY
         return 1, True
+
+    def _first_alone(self, target, group: list):
+        """The first count of `group` whose hiding alone frees `target`, or None."""
+        if not group or not self._freed_by_any(target, group):
+            return None
+        if len(group) == 1:
+            return group[0]
+        half = len(group) // 2
+        found = self._first_alone(target, group[:half])
+        return found if found is not None else self._first_alone(target, group[half:])
 
     def _freed_by_any(self, target, tries: list) -> bool:
         """Whether hiding all of `tries` at once frees `target`: when it does not, hiding any one of
