@@ -365,11 +365,14 @@ def single_suppressed_lines(name: str, table: HtmlTable) -> list[str]:
     return problems
 
 
-def pinned_small_cells(grid: list[list[str]], lines, threshold: int = T) -> list[tuple[int, int, int]]:
+def pinned_small_cells(grid: list[list[str]], lines, threshold: int = T,
+                       hidden_low: int = T) -> list[tuple[int, int, int]]:
     """(i, j, value) of every "<5" whose value follows from the shown cells and the line totals.
 
     `grid` holds the cell texts, `lines` (cells, total cell) pairs. The unknowns
-    are the suppressed cells: "<5" within 1..threshold-1, "x" at least threshold.
+    are the suppressed cells: "<5" within 1..threshold-1, "x" at least `hidden_low` (a table of
+    `suppress_counts` hides only cells of `threshold` or more as "x"; a published report may show
+    a small count as "x" too, when what its "<5" neighbours tell would pin it: there "x" is >= 0).
     Each "<5" is minimised and maximised by linear programming (the constraint
     matrix of a table with totals has whole-number vertices); equal bounds
     disclose it. Lines that do not add up when nothing is hidden are reported
@@ -398,7 +401,7 @@ def pinned_small_cells(grid: list[list[str]], lines, threshold: int = T) -> list
                 b_eq.append(rhs)
     if not a_eq:
         return []
-    bounds = [(1, threshold - 1) if grid[i][j] == SMALL else (threshold, None) for i, j in hidden]
+    bounds = [(1, threshold - 1) if grid[i][j] == SMALL else (hidden_low, None) for i, j in hidden]
     found = []
     for c in hidden:
         if grid[c[0]][c[1]] != SMALL:
@@ -436,7 +439,7 @@ def recoverable_cells(name: str, page: str) -> list[str]:
         problems += totals_add_up(name, table) + single_suppressed_lines(name, table)
         grid = [[c.text for c in r.cells] for r in table.rows]
         problems += [f"{where(name, table, i, j)}: '<5' is exactly {v} given the totals"
-                     for i, j, v in pinned_small_cells(grid, lines)]
+                     for i, j, v in pinned_small_cells(grid, lines, hidden_low=0)]
     return problems
 
 
@@ -790,7 +793,8 @@ def test_survival_curves_drawn_only_while_5_at_risk(rendered):
     problems, drawn_any, cut_any = [], 0, 0
     for label, (bundle, own) in curves.items():
         curve = bundle["summary"].curve
-        visible = plots.visible_curve(curve, T)  # what survival_plot and survival_grid draw
+        visible = sup.mask_curve(curve, T)  # what the reports pass to survival_plot and survival_grid
+        visible = visible[visible["weeks"] <= plots.MAX_WEEKS]
         problems += [f"{label}: drawn at {t:.1f} weeks with fewer than {T} at risk"
                      for t in low_risk_points(visible, own)]
         hidden_values = visible[["survival", "ci_low", "ci_high"]].notna().any(axis=1) & visible["survival"].isna()
@@ -908,7 +912,7 @@ def cross_report_leaks(seen: dict[tuple, set], rounds_of: dict[str, list[int]]) 
                 problems.append(f"{population}: {(munis + ['I alt'])[i]} / {(rounds + ['I alt'])[j]} is the total "
                                 "minus the cells shown")
         problems += [f"{population}: {(munis + ['I alt'])[i]} / {(rounds + ['I alt'])[j]} must be {v}"
-                     for i, j, v in pinned_small_cells(grid, lines)]
+                     for i, j, v in pinned_small_cells(grid, lines, hidden_low=0)]
     return problems
 
 
@@ -997,3 +1001,235 @@ def test_no_subset_count_leaves_a_complement_of_1_to_4(rendered):
     for m in close.index:
         text = visible_text(rendered.pages[f"kommune-{views_slug(m)}.html"])
         assert re.search(r"med start på ledighedsydelse x;", text), m
+
+
+# --- counts implied across sections and reports (issue 8, point 1) ---------------------------
+#
+# A reader with every published file sees more than tables with totals: success criterion 3 as a
+# share with its number of persons gives its numerator (45,7 % of 35 is 16), which the change bands
+# from one hour up add up to; the hours table's "Borgere" is the bands' total; the numbers at risk
+# at 39 weeks of every municipality add up to the project's, shown in each municipality report.
+# This reader (written apart from evalkit.report.linked: its own equations over the texts of the HTML)
+# solves them with integer programming and reports any "<5" with one possible value and any "x"
+# that must be 1-4.
+
+PROGRESSION_BANDS = ("1 til under 2 timer", "2 til under 3 timer", "3 timer eller mere")
+
+
+def danish_number(text: str) -> float | None:
+    text = text.replace(" %", "").replace("−", "-")
+    if not re.fullmatch(r"-?[\d.]+(,\d+)?", text):
+        return None
+    return float(text.replace(".", "").replace(",", "."))
+
+
+def numerators(share_text: str, n: int) -> list[int]:
+    """Every k in 0..n whose share k/n, in percent with one decimal, reads as `share_text`."""
+    value = danish_number(share_text)
+    if value is None:
+        return []
+    return [k for k in range(n + 1) if abs(100 * k / n - value) <= 0.05 + 1e-9]
+
+
+@dataclass
+class Reader:
+    """The counts a reader can name (key -> published text) and the equations between them."""
+
+    texts: dict = field(default_factory=dict)
+    equations: list = field(default_factory=list)  # (total key, [part keys])
+
+    def see(self, key, text: str) -> None:
+        self.texts.setdefault(key, set()).add(text)
+
+    def equal(self, total, parts) -> None:
+        self.equations.append((total, list(parts)))
+
+    def solve(self) -> list[str]:
+        """Disclosed counts: a '<5' with one possible value, an 'x' or an unnamed count confined to 1..T-1."""
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        keys = sorted({k for total, parts in self.equations for k in (total, *parts)}, key=repr)
+        index = {k: i for i, k in enumerate(keys)}
+
+        def symbol(k):
+            texts = self.texts.get(k, set())
+            return next(iter(texts)) if len(texts) == 1 else None  # None: unnamed or shown differently
+
+        lo, hi = [], []
+        for k in keys:
+            s = symbol(k)
+            v = count_value(s) if s is not None and s != MISSING else None
+            if isinstance(v, int):
+                lo.append(v), hi.append(v)
+            elif s == SMALL:
+                lo.append(1), hi.append(T - 1)
+            else:
+                lo.append(0), hi.append(1e7)  # no bound above: a large one (HiGHS never says "unbounded")
+        a = np.zeros((len(self.equations), len(keys)))
+        for r, (total, parts) in enumerate(self.equations):
+            a[r, index[total]] -= 1
+            for p in parts:
+                a[r, index[p]] += 1
+        cons = [LinearConstraint(a, 0, 0)] if len(self.equations) else []
+        found = []
+        for k in keys:
+            s = symbol(k)
+            if s is not None and isinstance(count_value(s) if s != MISSING else None, int):
+                continue
+            goal = np.zeros(len(keys))
+            goal[index[k]] = 1
+            ends = []
+            for sign in (1, -1):
+                res = milp(sign * goal, constraints=cons, integrality=np.ones(len(keys)), bounds=Bounds(lo, hi))
+                assert res.status == 0, f"the published counts contradict each other at {k}"
+                ends.append(sign * round(res.fun))
+            low, high = ends
+            if s == SMALL and low == high:
+                found.append(f"{k}: '<5' must be {low}")
+            elif s != SMALL and 1 <= low and high <= T - 1:
+                found.append(f"{k}: {s or 'not shown'} must be {low}-{high}")
+        return found
+
+
+def implied_counts(pages: dict[str, str]) -> Reader:
+    """The equations a reader gets from the municipality reports (see above)."""
+    reader = Reader()
+    municipalities = []
+    for name, page in pages.items():
+        if not name.startswith("kommune-"):
+            continue
+        tables = parse_tables(page)
+        m = next(t for t in tables if "Nøgletal" in t.header).header[1]
+        municipalities.append(m)
+        criteria = next(t for t in tables if "Personer" in t.header and "Værdi" in t.header)
+        for i in range(len(criteria.rows)):
+            if criteria.label(i).startswith("3."):
+                n = count_value(criteria.rows[i].cells[criteria.col("Personer")].text)
+                share = criteria.rows[i].cells[criteria.col("Værdi")].text
+                ks = numerators(share, n) if isinstance(n, int) and n > 0 else []
+                if len(ks) == 1:
+                    reader.see(("criterion 3 k", m), str(ks[0]) if ks[0] >= T or ks[0] == 0 else SMALL)
+                    reader.texts[("criterion 3 k", m)] = {f"{ks[0]}"}  # the exact value, whatever its size
+                reader.see(("criterion 3 n", m), criteria.rows[i].cells[criteria.col("Personer")].text)
+        bands = next((t for t in tables if t.header and t.header[0] == "Ændring i effektive timer"), None)
+        if bands is not None:
+            col = bands.col(f"Antal, {m}")
+            labels = [bands.label(i) for i in range(len(bands.rows))]
+            for i, label in enumerate(labels):
+                reader.see(("band", label, m), bands.rows[i].cells[col].text)
+            body = [label for label in labels if label != "I alt"]
+            reader.equal(("band", "I alt", m), [("band", label, m) for label in body])
+            reader.equal(("criterion 3 n", m), [("band", label, m) for label in body])
+            reader.equal(("criterion 3 k", m), [("band", label, m) for label in PROGRESSION_BANDS])
+        hours = next((t for t in tables if "Gns. første effektive timer" in t.header), None)
+        for i in range(len(hours.rows) if hours else 0):
+            who = "Projektet" if hours.label(i) == "Projektet i alt" else m
+            reader.see(("progression n", who), hours.rows[i].cells[hours.col("Borgere")].text)
+        if hours is not None and bands is not None:
+            reader.equal(("progression n", m), [("band", "I alt", m)])
+        survival = next((t for t in tables if "I risiko ved 39 uger" in t.header), None)
+        for i in range(len(survival.rows) if survival else 0):
+            who = "Projektet" if survival.label(i) == "Projektet i alt" else m
+            reader.see(("at risk 39", who), survival.rows[i].cells[survival.col("I risiko ved 39 uger")].text)
+    if municipalities and ("at risk 39", "Projektet") in reader.texts:
+        reader.equal(("at risk 39", "Projektet"), [("at risk 39", m) for m in municipalities])
+    return reader
+
+
+def test_implied_count_reader_finds_the_0_1_0_leak():
+    """Hand-made: criterion 3 is 45,7 % of 35 (16 progressed) and the change bands show the three bands
+    from one hour up as '<5', 8 and 5: the '<5' must be 3 (evalkit 0.1.0 published exactly this),
+    although table by table the two '<5' of the column (2 and 3) are protected."""
+    criteria = html_table(["Succeskriterium", "Værdi", "Personer"],
+                          [["3. Andel med progression i effektive timer", "45,7 %", "35"]], count_cols=["Personer"])
+    key = html_table(["Nøgletal", "Tønder"], [["Forløb i projektet", "50"]])
+    bands = html_table(["Ændring i effektive timer", "Antal, Tønder", "Andel, Tønder"],
+                       [["Fald", "<5", "x"], ["Uændret", "11", "x"], ["Stigning under 1 time", "6", "x"],
+                        ["1 til under 2 timer", "<5", "x"], ["2 til under 3 timer", "8", "x"],
+                        ["3 timer eller mere", "5", "x"], ["I alt", "35", "100,0 %"]],
+                       count_cols=["Antal, Tønder"], total_rows=[6])
+    page = criteria + key + bands
+    assert recoverable_cells("kommune-toender.html", page) == []  # table by table, nothing is wrong
+    assert implied_counts({"kommune-toender.html": page}).solve() == [
+        "('band', '1 til under 2 timer', 'Tønder'): '<5' must be 3", "('band', 'Fald', 'Tønder'): '<5' must be 2"]
+    # one band more hidden from one hour up (16 - 5 = 11 shared by a '<5' and an 'x') still leaves
+    # 35 - 16 - 11 - 6 = 2 for "Fald"; one more hidden below one hour too, and nothing is pinned
+    one = page.replace("<td>2 til under 3 timer</td><td>8</td>", "<td>2 til under 3 timer</td><td>x</td>")
+    assert implied_counts({"kommune-toender.html": one}).solve() == ["('band', 'Fald', 'Tønder'): '<5' must be 2"]
+    safe = one.replace("<td>Uændret</td><td>11</td>", "<td>Uændret</td><td>x</td>")
+    assert implied_counts({"kommune-toender.html": safe}).solve() == []
+    # the numbers at risk at 39 weeks of every municipality add up to the project's
+    risk = lambda m, own, project: html_table(
+        ["", "Borgere i analysen", "I risiko ved 39 uger"], [[m, "20", own], ["Projektet i alt", "40", project]],
+        count_cols=["Borgere i analysen", "I risiko ved 39 uger"])
+    nav = lambda m: html_table(["Nøgletal", m], [["Forløb i projektet", "30"]])
+    crit = html_table(["Succeskriterium", "Værdi", "Personer"], [["1. x", "x", "20"]], count_cols=["Personer"])
+    pages = {"kommune-a.html": nav("A") + crit + risk("A", "<5", "15"),
+             "kommune-b.html": nav("B") + crit + risk("B", "12", "15")}
+    assert implied_counts(pages).solve() == ["('at risk 39', 'A'): '<5' must be 3"]
+
+
+def test_no_count_is_implied_across_sections_and_reports(rendered):
+    """Every municipality report's criterion 3, change bands, progression and numbers at risk, read
+    together with the other reports: nothing hidden has one possible value."""
+    reader = implied_counts(rendered.pages)
+    # not vacuous: Viborg's bands with criterion 3, and the numbers at risk of every municipality
+    assert len(reader.equations) >= 5
+    assert any(len(parts) == len(rendered.ctx.municipalities) for _, parts in reader.equations)
+    assert reader.solve() == []
+
+
+def published_files_problems(out: Path) -> list[str]:
+    """Every file under --out: HTML pages (figures' alt text included) and manifest.json carry no 1-4."""
+    import json
+
+    problems = []
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        name = str(path.relative_to(out))
+        if path.suffix == ".html":
+            page = path.read_text(encoding="utf-8")
+            for alt in re.findall(r'<img\b[^>]*\balt="([^"]*)"', page):
+                problems += [f"{name}: image alt text: {p}" for p in small_counts_in_text(name, f"<p>{alt}</p>")]
+        elif name == "manifest.json":
+            text = " | ".join(str(v) for v in _json_strings(json.loads(path.read_text(encoding="utf-8"))))
+            problems += small_counts_in_text(name, f"<p>{text}</p>")
+        else:
+            problems.append(f"{name}: a published file the audit cannot read")
+    return problems
+
+
+def _json_strings(value):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _json_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _json_strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_every_published_file_is_read_and_clean(rendered):
+    assert published_files_problems(rendered.out) == []
+    assert {p.name for p in rendered.out.iterdir()} >= {"index.html", "manifest.json"}
+
+
+@pytest.fixture(scope="module")
+def sample_rendered(tmp_path_factory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("sample") / "reports"
+    assert build_reports(SAMPLE, out, jobs=2, threshold=T, progress=False) == 0
+    return out
+
+
+def test_the_committed_sample_has_nothing_recoverable(sample_rendered):
+    """The committed sample (13 of 19 municipality reports leaked a change band in 0.1.0): every page
+    and every file passes the table checks and the implied-count reader."""
+    out = sample_rendered
+    pages = {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.html"))}
+    problems = [p for name, page in pages.items() for p in all_problems(name, page)]
+    assert problems == []
+    reader = implied_counts(pages)
+    assert sum(SMALL in v for v in reader.texts.values()) >= 10  # '<5' bands were read
+    assert reader.solve() == []
+    assert published_files_problems(out) == []

@@ -14,7 +14,7 @@ import hmac
 import os
 import pickle
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -80,6 +80,10 @@ class ReportContext:
     progression: pd.DataFrame  # every case's progression row with municipality and round
     caseload: dict  # {"flexjob_39w"|"hours_change": {"points": per caseworker, "line": (intercept, slope)}}
     cox: dict  # Cox model by round: {"table", "covariates", "counts", "n", "events"} (`cox_by_round`)
+    # threshold -> `publication.Decision` (None for a partial context): the suppression of counts linked
+    # across every report, decided once (`grids.linked_decision`; the runner decides it before it
+    # writes the context, so every notebook reads the same decision)
+    linked: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 AT_RISK_WEEKS = (0, 13, 26, 39, 52, 78, 104, 130, 156)

@@ -1,5 +1,7 @@
 """Suppression grids: every person count a report shows, per municipality and round, masked once
-(primary and secondary suppression, SPEC section 5), so a count hidden in one report is hidden in all.
+(primary and secondary suppression, SPEC section 5), so a count hidden in one report is hidden in all;
+and the run's decision on counts linked across reports (`evalkit.report.publication`), read by every
+report through the helpers at the end.
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ import functools
 import numpy as np
 import pandas as pd
 
+from evalkit.report import publication
 from evalkit.report import suppression as sup
 from evalkit.report.cells import fmt_count, fmt_masked
 from evalkit.report.context import ReportContext
+from evalkit.report.format import is_missing as _missing
+from evalkit.report.labels import CHANGE_BANDS
 
 
 def s39_suppressed(surv: dict, threshold: int) -> bool:
@@ -154,7 +159,13 @@ def count_grid(ctx: ReportContext, name: str, threshold: int = sup.THRESHOLD) ->
     counts = _count_values(ctx, name)
     if counts is None:
         return None
-    return counts, _masked(counts, threshold, _subset_seed(ctx, name, counts, threshold))
+    mask = _masked(counts, threshold, _subset_seed(ctx, name, counts, threshold))
+    decision = linked_decision(ctx, threshold) if name in LINKED_GRIDS else None
+    if decision is None:
+        return counts, mask
+    if name not in decision.merged:  # the cells the whole publication's check hides too
+        decision.merged[name] = publication.merge_grid(decision, name, counts, mask, ctx.rounds_of)
+    return counts, decision.merged[name].copy()
 
 
 def count_text(ctx: ReportContext, name: str, municipality: str | None, round_: int | None, value,
@@ -195,3 +206,75 @@ def n_cases_text(ctx: ReportContext, municipality: str | None, threshold: int = 
     counts, mask = grid
     row = "I alt" if municipality is None else municipality
     return fmt_masked(counts.loc[row, "I alt"], mask.loc[row, "I alt"], threshold)
+
+
+def _change_counts(changes: pd.Series) -> pd.Series:
+    """Number of cases per change band (CHANGE_BANDS), every band present."""
+    labels = [b[0] for b in CHANGE_BANDS]
+    edges = [CHANGE_BANDS[0][1]] + [b[2] for b in CHANGE_BANDS]
+    bands = pd.cut(changes, bins=edges, labels=labels, right=False)
+    return bands.value_counts().reindex(labels, fill_value=0).astype(float)
+
+
+# --- counts linked across every report of a run (evalkit.report.publication) -------------------
+
+LINKED_GRIDS = ("sc3_n", "survival_n", "survival_events", "step_up_n")
+
+
+def linked_decision(ctx: ReportContext, threshold: int = sup.THRESHOLD):
+    """The run's `publication.Decision` (None for a partial context), decided once per threshold and
+    kept in the context's `linked` field: the runner calls this before it writes the context, so
+    every report reads it."""
+    t = int(threshold)
+    if t not in ctx.linked:
+        grids = {}
+        for name in LINKED_GRIDS:
+            counts = _count_values(ctx, name)
+            if counts is None:
+                ctx.linked[t] = None
+                return None
+            grids[name] = (counts, _masked(counts, t, _subset_seed(ctx, name, counts, t)))
+        drawn = int(sup.points_shown(ctx.caseload["flexjob_39w"]["points"], t).sum())
+        status, smask = status_grid(ctx, t)  # Step Up's population is on ledighedsydelse at E
+        ctx.linked[t] = publication.decide_publication(
+            ctx, grids, _change_counts, t, caseworkers_drawn=drawn,
+            wholes={"step_up_n": (status[["ledighedsydelse"]], smask[["ledighedsydelse"]])})
+    return ctx.linked[t]
+
+
+def linked_text(ctx: ReportContext, key: tuple, value, threshold: int = sup.THRESHOLD) -> str:
+    """A linked count (key of `publication.Decision`) as the decision shows it; plain `fmt_count` without one."""
+    decision = linked_decision(ctx, threshold)
+    code = None if decision is None else decision.code(key)
+    if code is None or _missing(value) or decision.values.get(key) != value:
+        return fmt_count(value, threshold)
+    return fmt_masked(value, code, threshold)
+
+
+def linked_scope(municipality: str | None, round_: int | None, whole: bool = True):
+    """The decision's scope of a report column: project, round, or a whole municipality (None: a
+    municipality's single round, which no runner report publishes)."""
+    if municipality is None:
+        return ("P",) if round_ is None else ("R", round_)
+    return ("M", municipality) if whole else None
+
+
+def at_risk_texts(ctx: ReportContext, bundle: dict, scope, threshold: int = sup.THRESHOLD) -> dict:
+    """The numbers at risk of a survival bundle as its figure prints them (week -> text), under the
+    decision where the scope is in it."""
+    if scope is None:
+        return {w: fmt_count(n, threshold) for w, n in bundle["at_risk"].items()}
+    return {w: linked_text(ctx, ("at_risk", w, *scope), n, threshold) for w, n in bundle["at_risk"].items()}
+
+
+def linked_band_codes(ctx: ReportContext, scope, threshold: int = sup.THRESHOLD) -> list[int] | None:
+    """The decision's mask codes of a scope's six change bands and their total, or None."""
+    return publication.band_codes(linked_decision(ctx, threshold), scope)
+
+
+def criteria_forced(ctx: ReportContext, municipality: str | None, round_: int | None,
+                    threshold: int = sup.THRESHOLD) -> dict:
+    """Criterion key -> True where the criterion's population count is hidden in its grid (every
+    report hides the criterion there, the status report and the index too)."""
+    names = {"sc1": ("sc1_n",), "sc2": ("survival_n", "survival_events"), "sc3": ("sc3_n",)}
+    return {key: count_hidden(ctx, n, municipality, round_, threshold) for key, n in names.items()}

@@ -10,7 +10,7 @@ from evalkit.report.blocks import Table
 from evalkit.report.cells import met_text, suppression_note
 from evalkit.report.context import ReportContext
 from evalkit.report.format import fmt_date  # the one Danish formatter; its names are used from here too
-from evalkit.report.grids import n_cases_text, status_grid
+from evalkit.report.grids import criteria_forced, n_cases_text, status_grid
 from evalkit.report.html import render_index, report_link
 from evalkit.report.labels import CRITERIA_SHORT
 from evalkit.report.sections import _criteria_rows
@@ -36,7 +36,7 @@ def index_page(ctx: ReportContext, listed: list[tuple], entries: dict, threshold
         b = ctx.indicators["municipalities"][m]
         row = {"Kommune": report_link(name, m, status(name)), "Runde": ", ".join(map(str, ctx.rounds_of.get(m, []))),
                "Forløb": n_cases_text(ctx, m, threshold, grid)}
-        for r in _criteria_rows(b, threshold):
+        for r in _criteria_rows(b, threshold, criteria_forced(ctx, m, None, threshold)):
             short = CRITERIA_SHORT[r["key"]]
             row[short] = r["value"]
             row[f"{short}: mål"] = met_text(r["met"])

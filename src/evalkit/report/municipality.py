@@ -21,7 +21,17 @@ from evalkit.report.format import (  # the one Danish formatter; its names are u
     fmt_num,
     fmt_pct,
 )
-from evalkit.report.grids import count_hidden, count_text, n_cases_text, s39_suppressed, status_grid
+from evalkit.report.grids import (
+    at_risk_texts,
+    count_hidden,
+    count_text,
+    linked_band_codes,
+    linked_scope,
+    linked_text,
+    n_cases_text,
+    s39_suppressed,
+    status_grid,
+)
 from evalkit.report.labels import CRITERIA_LABELS, TARGET_SIGN, _round_label, _s39_reason_da
 from evalkit.report.provenance import provenance_footer
 from evalkit.report.sections import (
@@ -32,6 +42,7 @@ from evalkit.report.sections import (
     _median_text,
     _regression_rows,
     _status_table,
+    band_bars,
     change_distribution,
 )
 
@@ -171,12 +182,16 @@ class MunicipalityReport:
         if own["summary"].n == 0:
             return Note(f"{self.municipality} har ingen borgere på ledighedsydelse i perioden, så der kan ikke "
                         "tegnes en overlevelseskurve.")
-        if sup.mask_curve(own["summary"].curve, self.threshold)["survival"].notna().sum() == 0:
+        t, project = self.threshold, self.ctx.survival["project"]
+        curve = sup.mask_curve(own["summary"].curve, t)
+        if curve["survival"].notna().sum() == 0:
             return Note(f"Færre end {self.threshold} af kommunens borgere er i risiko ad gangen, så kurven vises "
                         "ikke (diskretionering).")
         fig = plots.survival_plot(
-            [(self.municipality, own), ("Projektet i alt", self.ctx.survival["project"])],
-            threshold=self.threshold, title=f"Tid på ledighedsydelse til fleksjob: {self.municipality}",
+            [(self.municipality, curve, at_risk_texts(self.ctx, own, linked_scope(*self._own, self.whole), t)),
+             ("Projektet i alt", sup.mask_curve(project["summary"].curve, t),
+              at_risk_texts(self.ctx, project, ("P",), t))],
+            title=f"Tid på ledighedsydelse til fleksjob: {self.municipality}",
         )
         if own["summary"].events == 0:
             return Section(fig, Note("Ingen af kommunens borgere er endnu kommet i fleksjob; kurven er flad.",
@@ -190,6 +205,7 @@ class MunicipalityReport:
                 (self.municipality, self.unit.survival, self._own_count, self._own),
                 ("Projektet i alt", self.ctx.survival["project"], self._project_count, (None, None))):
             s = bundle["summary"]
+            scope = linked_scope(*who, self.whole)
             hidden = s39_suppressed(s.to_json(), self.threshold) or count_hidden(
                 self.ctx, ("survival_n", "survival_events"), *who, self.threshold)
             rows.append({
@@ -198,7 +214,8 @@ class MunicipalityReport:
                 "Kommet i fleksjob": count("survival_events", s.events),
                 "S(39)": HIDDEN if hidden and s.s39 is not None else fmt_pct(s.s39),
                 "95 % CI": fmt_ci(s.s39_ci_low, s.s39_ci_high, hidden and s.s39 is not None),
-                "I risiko ved 39 uger": fmt_count(s.at_risk_39, self.threshold),
+                "I risiko ved 39 uger": linked_text(self.ctx, ("at_risk", 39, *scope), s.at_risk_39, self.threshold)
+                if scope else fmt_count(s.at_risk_39, self.threshold),
                 "Median uger": HIDDEN if hidden and s.median_weeks is not None else fmt_num(s.median_weeks),
             })
         return Table(pd.DataFrame(rows), note=suppression_note(self.threshold),
@@ -226,9 +243,10 @@ class MunicipalityReport:
         return plots.hours_plot(
             {k: {"first": None if count_hidden(self.ctx, ("sc3_n",), *who, t) else _mean_or_none(v["first_effective"], t),
                  "last": None if count_hidden(self.ctx, ("sc3_n",), *who, t) else _mean_or_none(v["last_effective"], t),
-                 "dist": change_distribution(v["change"], t, count_hidden(self.ctx, ("sc3_n",), *who, t))}
+                 "bands": band_bars(change_distribution(
+                     v["change"], t, count_hidden(self.ctx, ("sc3_n",), *who, t),
+                     linked_band_codes(self.ctx, linked_scope(*who, self.whole), t)), t)}
              for k, (v, who) in groups.items()},
-            threshold=self.threshold,
         )
 
     def hours_table(self):
@@ -250,31 +268,27 @@ class MunicipalityReport:
             "Gns. ændring": stat(_mean_text, project, "change", 2),
             "Median ændring": stat(_median_text, project, "change", 2),
         })
-        dist = _change_table({self.municipality: change_distribution(own["change"], t, hide[0])}, t)
+        codes = linked_band_codes(self.ctx, linked_scope(*self._own, self.whole), t)
+        dist = _change_table({self.municipality: change_distribution(own["change"], t, hide[0], codes)}, t)
         return Section(Table(summary, title="Effektive timer pr. uge: første og seneste måned",
                              count_cols=["Borgere"]), dist)
 
     def caseload_figure(self):
         """The municipality's caseworkers highlighted in the project-wide caseload scatter."""
-        from evalkit.report import plots
-
         data = self.ctx.caseload["flexjob_39w"]
-        points = data["points"]
-        visible = [not sup.share_suppressed(k, n, self.threshold) for k, n in zip(points["k"], points["n"])]
-        if not any(visible):
+        if not sup.points_shown(data["points"], self.threshold).any():
             return Note("Ingen jobformidler har forløb nok med tilstrækkelig opfølgning til at kunne vises "
                         "(diskretionering), så sagsstamme og resultat tegnes ikke.")
-        return plots.caseload_scatter(
-            points, data["line"], highlight=self.unit.caseworkers, threshold=self.threshold,
-            label=self.municipality, ylabel="Andel i fleksjob inden 39 uger",
-        )
+        return caseload_figure(data["points"], data["line"], self.unit.caseworkers, self.threshold,
+                               self.municipality, "Andel i fleksjob inden 39 uger")
 
     def caseload_table(self) -> Table:
         """The caseload regressions (adjusted, clustered by caseworker): the municipality's and the project's."""
         t = self.threshold
-        own = _regression_rows(self.ind["caseload_regression"], t).assign(Udvalg=self.municipality)
-        project = _regression_rows(self.ctx.indicators["project"]["caseload_regression"], t).assign(
-            Udvalg="Projektet i alt")
+        own = _regression_rows(self.ind["caseload_regression"], t, self.ctx,
+                               linked_scope(*self._own, self.whole)).assign(Udvalg=self.municipality)
+        project = _regression_rows(self.ctx.indicators["project"]["caseload_regression"], t, self.ctx,
+                                   ("P",)).assign(Udvalg="Projektet i alt")
         frame = pd.concat([own, project], ignore_index=True)
         frame = frame[["Udvalg", *[c for c in frame.columns if c != "Udvalg"]]]
         return Table(frame, note="Hældningen er ændringen pr. ekstra sag i sagsstammen, justeret for alder, køn "
@@ -373,3 +387,19 @@ class MunicipalityReport:
         if self.whole:
             quality["cases_text"] = n_cases_text(self.ctx, self.municipality, self.threshold, self.grid)
         return provenance_footer(self.ctx, parameters, self.threshold, quality)
+
+
+def caseload_figure(points: pd.DataFrame, line, highlight, threshold: int, label: str, ylabel: str):
+    """The caseload scatter of every caseworker whose point may be drawn, a municipality's
+    caseworkers highlighted only when at least `threshold` of them are drawn; no caption counts
+    caseworkers (with the drawn dots and a published total it would give the number left out)."""
+    from evalkit.report import plots
+
+    shown = sup.caseload_points(points, highlight, threshold)
+    notes = []
+    if len(shown) < len(points):
+        notes.append("Jobformidlere med for få forløb er ikke vist (diskretionering).")
+    if label and not shown["mine"].any():
+        notes.append(f"Færre end {threshold} af kommunens jobformidlere kan vises, så de fremhæves ikke.")
+    span = (points["caseload"].min(), points["caseload"].max()) if len(points) else None
+    return plots.caseload_scatter(shown, line, span, label=label, ylabel=ylabel, notes=tuple(notes))

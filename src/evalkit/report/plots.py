@@ -7,9 +7,11 @@ returned as a `Plot`, which renders itself as PNG (`_repr_png_`): a notebook
 cell that returns one shows it exactly once, embedded in the HTML, whatever
 the kernel's matplotlib backend, and no global figure state leaks from one
 notebook to the next in a warm kernel.
-Inputs are the prepared frames of `evalkit.report` (report/context.py); what a figure draws of
-persons goes through `evalkit.report.suppression` first: survival curves only while
-at least `threshold` are at risk, no bar or point computed from fewer persons.
+Figure code takes already-masked data and imports only formatting (`evalkit.report.format`,
+and the base's `spec.WEEK_39`): the callers (municipality.py, status_report.py,
+round_comparison.py) pass survival curves masked by `suppression.mask_curve`, numbers at
+risk and change-band marks as the published texts, and only the caseworker points that
+may be drawn (`suppression.caseload_points`). A NaN or None is not drawn.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from evalkit.report import suppression as sup
-from evalkit.report.cells import fmt_count
 from evalkit.report.format import HIDDEN, fmt_num
 from evalkit.spec import WEEK_39
 
@@ -108,10 +108,9 @@ def _color(label: str, i: int) -> str:
 # --- survival ----------------------------------------------------------------
 
 
-def visible_curve(curve: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """The curve rows up to MAX_WEEKS with points blanked where fewer than `threshold` are at risk."""
-    c = sup.mask_curve(curve, threshold)
-    return c[c["weeks"] <= MAX_WEEKS]
+def _until_max(curve: pd.DataFrame) -> pd.DataFrame:
+    """The (masked) curve rows up to MAX_WEEKS."""
+    return curve[curve["weeks"] <= MAX_WEEKS]
 
 
 def _draw_curve(ax, curve: pd.DataFrame, color: str, label: str, band: bool = True, lw: float = 2.0) -> bool:
@@ -129,40 +128,40 @@ def _draw_curve(ax, curve: pd.DataFrame, color: str, label: str, band: bool = Tr
 
 
 @_styled
-def survival_plot(curves: list[tuple[str, dict]], threshold: int = sup.THRESHOLD, title: str | None = None):
+def survival_plot(curves: list[tuple[str, pd.DataFrame, dict]], title: str | None = None):
     """Kaplan-Meier curves to flexjob with 95 % CI bands, the 39-week line and a numbers-at-risk row.
 
-    `curves` holds (label, bundle) with bundle = {"summary": SurvivalSummary,
-    "at_risk": {week: n}}. Returns None when no curve has a visible point.
+    `curves` holds (label, masked curve, numbers at risk as printed: {week: text}). Returns None
+    when no curve has a visible point.
     """
     fig = _figure(9.0, 5.2 + 0.28 * len(curves))
     ax = fig.add_subplot(1, 1, 1)
     _style(ax)
     drawn = False
-    for i, (label, bundle) in enumerate(curves):
-        drawn |= _draw_curve(ax, visible_curve(bundle["summary"].curve, threshold), _color(label, i), label)
+    for i, (label, curve, _texts) in enumerate(curves):
+        drawn |= _draw_curve(ax, _until_max(curve), _color(label, i), label)
     if not drawn:
         return None
     ax.axvline(WEEK_39, color="#555", linestyle="--", linewidth=1.2)
     ax.text(WEEK_39 + 1, 1.02, "39 uger", color="#555", fontsize=9, va="bottom")
     ax.set_xlim(0, MAX_WEEKS)
     ax.set_ylim(0, 1.05)
-    ax.set_xticks(list(next(iter(curves))[1]["at_risk"].keys()))
+    ax.set_xticks(list(curves[0][2].keys()))
     ax.yaxis.set_major_formatter(_pct_axis)
     ax.set_xlabel("Uger siden start på ledighedsydelse")
     ax.set_ylabel("Andel stadig på ledighedsydelse")
     if title:
         ax.set_title(title, loc="left", fontsize=12)
     ax.legend(loc="upper right", frameon=False)
-    # numbers at risk under the axis (counts of persons: 1-4 shown as <5)
+    # numbers at risk under the axis (as published: 1-4 shown as <5, hidden ones as x)
     trans = blended_transform_factory(ax.transData, ax.transAxes)
     ax.text(-0.05, -0.2, "I risiko:", transform=ax.transAxes, ha="right", fontsize=9, fontweight="bold")
-    for i, (label, bundle) in enumerate(curves):
+    for i, (label, _curve, texts) in enumerate(curves):
         y = -0.27 - 0.07 * i
         ax.text(-0.05, y, label, transform=ax.transAxes, ha="right", fontsize=9, color=_color(label, i))
-        for week, n in bundle["at_risk"].items():
+        for week, text in texts.items():
             if week <= MAX_WEEKS:
-                ax.text(week, y, fmt_count(n, threshold), transform=trans, ha="center", fontsize=9)
+                ax.text(week, y, text, transform=trans, ha="center", fontsize=9)
     height = fig.get_figheight()
     fig.subplots_adjust(bottom=(1.0 + 0.25 * len(curves)) / height, left=0.2, right=0.97, top=1 - 0.45 / height)
     return Plot(fig, tight=False)
@@ -185,25 +184,25 @@ def step_grid(curve: pd.DataFrame, step: float = 0.5) -> pd.DataFrame:
 
 
 @_styled
-def survival_grid(bundles: dict[str, dict], project: dict, threshold: int = sup.THRESHOLD, ncols: int = 4):
-    """Small multiples: each municipality's curve (while enough are at risk) over the project curve.
+def survival_grid(curves: dict[str, pd.DataFrame], project: pd.DataFrame, ncols: int = 4):
+    """Small multiples: each municipality's masked curve over the project's masked curve.
 
     Axes are not shared (matplotlib's shared axes cost grows with the square of
     their number); every panel gets the same fixed limits instead.
     """
-    n = len(bundles)
+    n = len(curves)
     nrows = max(1, math.ceil(n / ncols))
     height = 1.9 * nrows + 0.8
     fig = _figure(10.0, height)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     fig.subplots_adjust(left=0.08, right=0.98, top=1 - 0.35 / height, bottom=0.9 / height, hspace=0.45, wspace=0.12)
-    proj = step_grid(visible_curve(project["summary"].curve, threshold))
-    for k, (ax, (label, bundle)) in enumerate(zip(axes.flat, bundles.items())):
+    proj = step_grid(_until_max(project))
+    for k, (ax, (label, curve)) in enumerate(zip(axes.flat, curves.items())):
         ax.set_autoscale_on(False)
         ax.set_xlim(0, MAX_WEEKS)
         ax.set_ylim(0, 1.05)
         ax.step(proj["weeks"], proj["survival"], where="post", color=PROJECT_COLOR, linewidth=1.2)
-        own = step_grid(visible_curve(bundle["summary"].curve, threshold))
+        own = step_grid(_until_max(curve))
         ok = _draw_curve(ax, own, COLORS[0], label, band=True, lw=1.6)
         if not ok:
             ax.text(0.5, 0.5, "For få borgere", transform=ax.transAxes, ha="center", va="center", fontsize=8,
@@ -227,12 +226,12 @@ def survival_grid(bundles: dict[str, dict], project: dict, threshold: int = sup.
 
 
 @_styled
-def hours_plot(groups: dict[str, dict], threshold: int = sup.THRESHOLD):
+def hours_plot(groups: dict[str, dict]):
     """Left: mean first and last effective hours per group. Right: distribution of change.
 
     `groups` maps a label to {"first": mean or None, "last": mean or None,
-    "dist": sections.change_distribution frame}; None means suppressed.
-    Suppressed bands have no bar; the marker below the axis says why.
+    "bands": sections.band_bars frame (band, share or NaN, mark)}; None and NaN mean suppressed.
+    Suppressed bands have no bar; their mark below the bars says why.
     """
     fig = _figure(10.0, 4.4)
     ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2]})
@@ -256,16 +255,14 @@ def hours_plot(groups: dict[str, dict], threshold: int = sup.THRESHOLD):
 
     bands = None
     for i, label in enumerate(labels):
-        d = groups[label]["dist"]
-        d = d[d["band"] != "I alt"]
+        d = groups[label]["bands"]
         bands = list(d["band"])
         x = np.arange(len(d)) + (i - (len(labels) - 1) / 2) * width
-        shown = d["mask"].to_numpy() == sup.SHOWN
-        ax2.bar(x[shown], d["share"].to_numpy()[shown], width, color=_color(label, i), label=label)
-        for xi, (n, m) in zip(x, zip(d["n"], d["mask"])):
-            if m != sup.SHOWN:
-                marker = fmt_count(n, threshold) if m == sup.PRIMARY else HIDDEN
-                ax2.text(xi, 0.005, marker, ha="center", va="bottom", fontsize=7, color=_color(label, i))
+        shown = (d["mark"] == "").to_numpy()
+        ax2.bar(x[shown], d["share"].to_numpy(float)[shown], width, color=_color(label, i), label=label)
+        for xi, mark in zip(x, d["mark"]):
+            if mark:
+                ax2.text(xi, 0.005, mark, ha="center", va="bottom", fontsize=7, color=_color(label, i))
     ax2.set_xticks(range(len(bands or [])), bands or [], rotation=20, ha="right", fontsize=8)
     ax2.yaxis.set_major_formatter(_pct_axis)
     ax2.set_ylabel("Andel af borgerne")
@@ -278,38 +275,35 @@ def hours_plot(groups: dict[str, dict], threshold: int = sup.THRESHOLD):
 
 
 @_styled
-def caseload_scatter(points: pd.DataFrame, line, highlight, threshold: int = sup.THRESHOLD, label: str = "",
-                     ylabel: str = ""):
-    """Caseworkers' mean caseload against their outcome, one municipality's caseworkers highlighted.
+def caseload_scatter(points: pd.DataFrame, line, span: tuple[float, float] | None = None, label: str = "",
+                     ylabel: str = "", notes: tuple[str, ...] = ()):
+    """Caseworkers' mean caseload against their outcome, the `mine` points highlighted.
 
-    A point is a caseworker's share (or mean) over n cases; points computed
-    from fewer than `threshold` persons (or whose share would reveal 1-4) are
-    not drawn. `line` is (intercept, slope) of the weighted fit over all caseworkers.
+    `points` are the points that may be drawn (`suppression.caseload_points`: a share or mean over
+    n cases, with `mine`); `line` is (intercept, slope) of the weighted fit over all caseworkers,
+    drawn over `span` (smallest to largest caseload); `notes` are printed under the figure.
     """
     fig = _figure(8.0, 4.8)
     ax = fig.add_subplot(1, 1, 1)
     _style(ax)
-    keep = np.array([not sup.share_suppressed(k, n, threshold) for k, n in zip(points["k"], points["n"])], bool)
-    shown = points[keep]
-    mine = shown["caseworker_id"].isin(set(highlight))
-    size = 12 + 3 * np.sqrt(shown["n"].to_numpy(float))
-    ax.scatter(shown.loc[~mine, "caseload"], shown.loc[~mine, "mean"], s=size[~mine.to_numpy()],
-               color=PROJECT_COLOR, alpha=0.6, label="Øvrige jobformidlere", edgecolor="white")
-    ax.scatter(shown.loc[mine, "caseload"], shown.loc[mine, "mean"], s=size[mine.to_numpy()],
-               color=HIGHLIGHT, alpha=0.95, label=f"Jobformidlere i {label}", edgecolor="black", linewidth=0.6)
-    if line is not None and len(points):
-        x = np.linspace(points["caseload"].min(), points["caseload"].max(), 50)
+    mine = points["mine"].to_numpy(bool)
+    size = 12 + 3 * np.sqrt(points["n"].to_numpy(float))
+    ax.scatter(points.loc[~mine, "caseload"], points.loc[~mine, "mean"], s=size[~mine],
+               color=PROJECT_COLOR, alpha=0.6, label="Øvrige jobformidlere" if mine.any() else "Jobformidlere",
+               edgecolor="white")
+    if mine.any():
+        ax.scatter(points.loc[mine, "caseload"], points.loc[mine, "mean"], s=size[mine],
+                   color=HIGHLIGHT, alpha=0.95, label=f"Jobformidlere i {label}", edgecolor="black", linewidth=0.6)
+    if line is not None and span is not None:
+        x = np.linspace(span[0], span[1], 50)
         ax.plot(x, line[0] + line[1] * x, color=COLORS[0], linewidth=1.8, label="Tilpasset linje (vægtet)")
     ax.yaxis.set_major_formatter(_pct_axis)
     ax.set_xlabel("Gns. sagsstamme (forløb pr. jobformidler)")
     ax.set_ylabel(ylabel)
-    hidden = int((~keep).sum())
-    title = "Sagsstamme og resultat pr. jobformidler"
-    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_title("Sagsstamme og resultat pr. jobformidler", loc="left", fontsize=11)
     ax.legend(frameon=False, fontsize=8, loc="best")
-    if hidden:
-        fig.text(0.01, 0.01, f"{hidden} jobformidlere med for få forløb er ikke vist (diskretionering).",
-                 fontsize=8, color="#555")
+    if notes:
+        fig.text(0.01, 0.01, " ".join(notes), fontsize=8, color="#555")
     fig.subplots_adjust(left=0.1, right=0.98, bottom=0.17, top=0.92)
     return Plot(fig)
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from evalkit.report import suppression as sup
 from evalkit.report.blocks import Html, Note, Table
-from evalkit.report.cells import fmt_count, fmt_share, hide_if, suppression_note
+from evalkit.report.cells import fmt_share, hide_if, suppression_note
 from evalkit.report.context import ReportContext
 from evalkit.report.format import (  # the one Danish formatter; its names are used from here too
     HIDDEN,
@@ -22,10 +22,10 @@ from evalkit.report.format import (  # the one Danish formatter; its names are u
     fmt_pp,
 )
 from evalkit.report.format import p_relation as _p_relation
-from evalkit.report.grids import count_hidden, count_text, s39_suppressed
+from evalkit.report.grids import at_risk_texts, count_hidden, count_text, linked_band_codes, linked_text, s39_suppressed
 from evalkit.report.labels import COVARIATE_LABELS, CRITERIA_LABELS, LEVEL_LABELS, _round_label
 from evalkit.report.provenance import provenance_footer
-from evalkit.report.sections import _mean_or_none, _mean_text, _median_text, change_distribution
+from evalkit.report.sections import _mean_or_none, _mean_text, _median_text, band_bars, change_distribution
 from evalkit.stats.criteria import share_difference
 
 
@@ -64,8 +64,11 @@ class RoundComparison:
 
         if not self.enough_rounds():
             return self._need_rounds()
-        curves = [(_round_label(r), self.ctx.survival["rounds"][r]) for r in self.rounds]
-        fig = plots.survival_plot(curves, threshold=self.threshold, title="Tid på ledighedsydelse til fleksjob pr. runde")
+        t = self.threshold
+        curves = [(_round_label(r), sup.mask_curve(bundle["summary"].curve, t),
+                   at_risk_texts(self.ctx, bundle, ("R", r), t))
+                  for r, bundle in ((r, self.ctx.survival["rounds"][r]) for r in self.rounds)]
+        fig = plots.survival_plot(curves, title="Tid på ledighedsydelse til fleksjob pr. runde")
         return fig if fig is not None else Note("For få borgere i risiko til at tegne kurverne (diskretionering).")
 
     def logrank_table(self):
@@ -100,14 +103,14 @@ class RoundComparison:
         rows = []
         for _, r in table.iterrows():
             n = cox["counts"].get(r["term"], 0)
-            hidden = sup.stat_suppressed(n, t)
+            hidden = sup.stat_suppressed(n, t) or linked_text(self.ctx, ("cox_level", r["term"]), n, t) == HIDDEN
             cov = COVARIATE_LABELS.get(r["covariate"], r["covariate"])
             level = str(r["term"]).split("=", 1)[-1]
             ref = str(r["reference"]).split("=", 1)[-1] if r["reference"] else ""
             rows.append({
                 "Variabel": cov,
                 "Niveau (mod reference)": f"{LEVEL_LABELS.get(level, level)} (mod {LEVEL_LABELS.get(ref, ref)})",
-                "Borgere": fmt_count(n, t),
+                "Borgere": linked_text(self.ctx, ("cox_level", r["term"]), n, t),
                 "Hazard ratio": HIDDEN if hidden else fmt_num(r["hazard_ratio"], 2),
                 "95 % CI": fmt_ci(r["ci_low"], r["ci_high"], hidden, pct=False, decimals=2),
                 "p-værdi": HIDDEN if hidden else fmt_p(r["p_value"]),
@@ -115,7 +118,8 @@ class RoundComparison:
         covs = ", ".join(COVARIATE_LABELS.get(c, c).lower() for c in cox["covariates"])
         return Table(pd.DataFrame(rows), note=(
             f"Cox-model for tid til fleksjob med venstretrunkering og Efron-ties, justeret for {covs}. "
-            f"{fmt_count(cox.get('n') or 0, t)} borgere, {fmt_count(cox.get('events') or 0, t)} i fleksjob. "
+            f"{linked_text(self.ctx, ('cox_n',), cox.get('n') or 0, t)} borgere, "
+            f"{linked_text(self.ctx, ('cox_events',), cox.get('events') or 0, t)} i fleksjob. "
             "Hazard ratio over 1: hurtigere i fleksjob end referencen."), count_cols=["Borgere"])
 
     def criteria_differences(self):
@@ -161,10 +165,12 @@ class RoundComparison:
             hide = count_hidden(self.ctx, ("sc3_n",), None, r, self.threshold)
             groups[_round_label(r)] = {"first": None if hide else _mean_or_none(p["first_effective"], self.threshold),
                                        "last": None if hide else _mean_or_none(p["last_effective"], self.threshold),
-                                       "dist": change_distribution(p["change"], self.threshold, hide)}
+                                       "bands": band_bars(change_distribution(
+                                           p["change"], self.threshold, hide,
+                                           linked_band_codes(self.ctx, ("R", r), self.threshold)), self.threshold)}
         if not groups:
             return Note("For få borgere med målbar progression i hver runde (diskretionering).")
-        return plots.hours_plot(groups, threshold=self.threshold)
+        return plots.hours_plot(groups)
 
     def hours_table(self):
         if not self.enough_rounds():

@@ -12,13 +12,12 @@ from evalkit.report.format import (  # the one Danish formatter; its names are u
     HIDDEN,
     MISSING,
     fmt_ci,
-    fmt_int,
     fmt_num,
     fmt_p,
     fmt_pct,
 )
-from evalkit.report.grids import s39_suppressed
-from evalkit.report.labels import CHANGE_BANDS, STATUS_LABELS, _reason_da
+from evalkit.report.grids import _change_counts, linked_text, s39_suppressed
+from evalkit.report.labels import STATUS_LABELS, _reason_da
 
 
 def _criteria_rows(block: dict, threshold: int, forced: dict | None = None) -> list[dict]:
@@ -79,26 +78,31 @@ def _status_table(counts: dict, threshold: int, compare: dict | None = None, com
     return Table(frame, note=suppression_note(threshold), total_rows=[len(frame) - 1], count_cols=["Antal"])
 
 
-def _change_counts(changes: pd.Series) -> pd.Series:
-    """Number of cases per change band (CHANGE_BANDS), every band present."""
-    labels = [b[0] for b in CHANGE_BANDS]
-    edges = [CHANGE_BANDS[0][1]] + [b[2] for b in CHANGE_BANDS]
-    bands = pd.cut(changes, bins=edges, labels=labels, right=False)
-    return bands.value_counts().reindex(labels, fill_value=0).astype(float)
-
-
-def change_distribution(changes: pd.Series, threshold: int, total_hidden: bool = False) -> pd.DataFrame:
+def change_distribution(changes: pd.Series, threshold: int, total_hidden: bool = False,
+                        codes: list | None = None) -> pd.DataFrame:
     """Cases per change band with a suppression mask (the band counts add up to the published total).
 
     `total_hidden`: the total (the sc3_n count) is hidden in its `count_grid`, so it is hidden here too.
+    `codes`: the mask decided for the whole publication (`grids.linked_band_codes`), used when given.
     """
     counts = _change_counts(changes)
     full = pd.concat([counts, pd.Series({"I alt": float(len(changes))})])
     initial = np.zeros((len(full), 1), dtype=bool)
     initial[-1, 0] = total_hidden and len(changes) > 0
-    mask = sup.suppress_counts(full.to_frame("n"), threshold, total_row="I alt", initial=initial)["n"]
+    mask = (pd.Series(codes, index=full.index) if codes is not None else
+            sup.suppress_counts(full.to_frame("n"), threshold, total_row="I alt", initial=initial)["n"])
     return pd.DataFrame({"band": full.index, "n": full.values, "mask": mask.values,
                          "share": full.values / len(changes) if len(changes) else np.nan})
+
+
+def band_bars(dist: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """A `change_distribution` as the hours figure draws it: per band (no total) its share, NaN where
+    the band is hidden, and the mark a hidden band gets instead of a bar ('<5' or 'x'; '' when shown)."""
+    d = dist[dist["band"] != "I alt"]
+    shown = (d["mask"] == sup.SHOWN).to_numpy()
+    return pd.DataFrame({"band": d["band"].to_numpy(), "share": np.where(shown, d["share"].to_numpy(float), np.nan),
+                         "mark": ["" if m == sup.SHOWN else fmt_masked(n, m, threshold)
+                                  for n, m in zip(d["n"], d["mask"])]})
 
 
 def _change_table(dists: dict[str, pd.DataFrame], threshold: int) -> Table:
@@ -127,20 +131,32 @@ def _median_text(values: pd.Series, threshold: int, decimals: int = 1) -> str:
     return HIDDEN if sup.stat_suppressed(n, threshold) else fmt_num(values.median(), decimals)
 
 
-def _regression_rows(regs: dict, threshold: int) -> pd.DataFrame:
+def _regression_rows(regs: dict, threshold: int, ctx=None, scope=None) -> pd.DataFrame:
+    """`ctx` and `scope` given: "Forløb" and the number of caseworkers as the publication's decision shows them."""
+    def n_text(key, r):
+        if ctx is None or scope is None:
+            return fmt_count(r.get("n"), threshold)
+        return linked_text(ctx, ("regression_n", key, *scope), r.get("n"), threshold)
+
+    def workers(key, r):
+        n = r.get("n_caseworkers", 0)
+        if ctx is not None and scope == ("P",) and key == "flexjob_39w":
+            return linked_text(ctx, ("caseworkers", "regression"), n, threshold)
+        return fmt_count(n, threshold)
+
     names = {"flexjob_39w": "Fleksjob inden 39 uger (logit, log-odds pr. sag)",
              "hours_change": "Ændring i effektive timer (OLS, timer pr. sag)"}
     rows = []
     for key, r in regs.items():
         if r.get("slope") is None:
             rows.append({"Resultat": names.get(key, key), "Hældning pr. sag": MISSING, "95 % CI": MISSING,
-                         "p-værdi": MISSING, "Forløb": fmt_count(r.get("n"), threshold),
+                         "p-værdi": MISSING, "Forløb": n_text(key, r),
                          "Bemærkning": _reason_da(r.get("reason"))})
         else:
             rows.append({"Resultat": names.get(key, key), "Hældning pr. sag": fmt_num(r["slope"], 4),
                          "95 % CI": fmt_ci(r["ci_low"], r["ci_high"], pct=False, decimals=4),
-                         "p-værdi": fmt_p(r["p_value"]), "Forløb": fmt_count(r["n"], threshold),
-                         "Bemærkning": f"{fmt_int(r.get('n_caseworkers', 0))} jobformidlere (klynger)"})
+                         "p-værdi": fmt_p(r["p_value"]), "Forløb": n_text(key, r),
+                         "Bemærkning": f"{workers(key, r)} jobformidlere (klynger)"})
     return pd.DataFrame(rows)
 
 

@@ -17,7 +17,7 @@ from evalkit.report.format import (  # the one Danish formatter; its names are u
     fmt_int,
     fmt_pct,
 )
-from evalkit.report.grids import _municipality_order, n_cases_text, s39_suppressed, status_grid
+from evalkit.report.grids import _municipality_order, criteria_forced, n_cases_text, s39_suppressed, status_grid
 from evalkit.report.labels import CRITERIA_LABELS, CRITERIA_SHORT, STATUS_LABELS, TARGET_SIGN, _round_label
 from evalkit.report.provenance import provenance_footer
 from evalkit.report.sections import _criteria_rows
@@ -60,9 +60,10 @@ class StatusReport:
         blocks = [(m, self.ctx.indicators["municipalities"][m]) for m in self._order()]
         blocks += [(_round_label(r), self.ctx.indicators["rounds"][r]) for r in self.ctx.rounds]
         blocks.append(("Projektet i alt", self.ctx.indicators["project"]))
-        for label, b in blocks:
+        where = [(m, None) for m in self._order()] + [(None, r) for r in self.ctx.rounds] + [(None, None)]
+        for (label, b), (m, rnd) in zip(blocks, where):
             row = {"Kommune": label}
-            for r in _criteria_rows(b, self.threshold):
+            for r in _criteria_rows(b, self.threshold, criteria_forced(self.ctx, m, rnd, self.threshold)):
                 short = CRITERIA_SHORT[r["key"]]
                 with_ci = r["ci"] not in (MISSING, HIDDEN)
                 row[f"{short} (95 % CI)"] = f"{r['value']} ({r['ci']})" if with_ci else r["value"]
@@ -78,8 +79,9 @@ class StatusReport:
         """Survival curves per municipality (small multiples) against the project curve."""
         from evalkit.report import plots
 
-        bundles = {m: self.ctx.units[(m, None)].survival for m in self._order()}
-        return plots.survival_grid(bundles, self.ctx.survival["project"], threshold=self.threshold)
+        t = self.threshold
+        curves = {m: sup.mask_curve(self.ctx.units[(m, None)].survival["summary"].curve, t) for m in self._order()}
+        return plots.survival_grid(curves, sup.mask_curve(self.ctx.survival["project"]["summary"].curve, t))
 
     def caterpillar(self, key: str):
         """Caterpillar plot of one criterion: every municipality with its CI against the project mean."""
@@ -95,7 +97,7 @@ class StatusReport:
                 c = b[key]
                 value, low, high = c["value"], c["ci_low"], c["ci_high"]
                 skip = sup.share_suppressed(c.get("k"), c["n"], self.threshold)
-            if value is None or skip:
+            if value is None or skip or criteria_forced(self.ctx, m, None, self.threshold)[key]:
                 hidden.append(m)
                 continue
             rows.append({"label": m, "value": value, "ci_low": low, "ci_high": high})

@@ -234,3 +234,20 @@ def mask_curve(curve: pd.DataFrame, threshold: int = THRESHOLD, at_risk_col: str
     value_cols = [c for c in out.columns if c not in (time_col, at_risk_col)]
     out.loc[hidden, value_cols] = np.nan
     return out
+
+
+def points_shown(points: pd.DataFrame, threshold: int = THRESHOLD) -> np.ndarray:
+    """Which caseworker points (a share k of n cases each) a figure may draw: those whose share is
+    not suppressed (`share_suppressed`)."""
+    return np.array([not share_suppressed(k, n, threshold) for k, n in zip(points["k"], points["n"])], bool)
+
+
+def caseload_points(points: pd.DataFrame, highlight, threshold: int = THRESHOLD) -> pd.DataFrame:
+    """The caseworker points a caseload figure draws, with `mine` True for the highlighted ones.
+
+    Points whose share is suppressed are left out; the caseworkers of `highlight` are marked only
+    when at least `threshold` of them are drawn (fewer would single out employees).
+    """
+    shown = points[points_shown(points, threshold)]
+    mine = shown["caseworker_id"].isin(set(highlight)).to_numpy()
+    return shown.assign(mine=mine if mine.sum() >= threshold else np.zeros(len(shown), bool))

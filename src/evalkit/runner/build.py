@@ -192,6 +192,7 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
     # the context's heavy imports (statsmodels, scipy) happen here, before the kernel threads start:
     # importing them while those threads import could race in CPython 3.11's ast.parse (seen under pytest)
     from evalkit.report import context  # noqa: F401
+    from evalkit.report.grids import linked_decision
 
     done = manifest["reports"]
     results: dict[str, JobResult] = {}
@@ -238,6 +239,7 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         # every municipality, also in a run for a few: the suppression of a report's counts depends on the
         # counts of all (grids.py), and a report must be the same page whether made alone or with the others
         ctx = context.build_context(ds, targets_file=targets_file, cached_indicators=cached)
+        linked_decision(ctx, threshold)  # suppression across all reports, decided before any renders
         if cached is None:
             _cache.store_all(ds, ctx.indicators, targets_file, cache)
         context.write_context(context_file, ctx, key)
