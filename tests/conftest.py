@@ -1,4 +1,5 @@
-"""Shared fixtures: a small valid dataset written as CSV text, and a writer for variants of it.
+"""Shared fixtures: a small valid dataset written as CSV text, and a writer for variants of it; the
+reports of data/sample and of the small-cell dataset rendered once per session (`rendered_reports`).
 
 The tables are literal CSV text (UTF-8, ',' separator, ISO dates), so a test that
 breaks one rule edits one visible line and knows its row number (header = row 1).
