@@ -345,7 +345,7 @@ class MunicipalityReport:
             })
         return Table(pd.DataFrame(rows), title=f"Opfølgning og Step Up: {self.municipality} og projektet",
                      note="Opfølgning: fleksjob startet efter projektstart og mindst 26 uger "
-                                              "før udtræksdatoen. " + suppression_note(t),
+                          "før udtræksdatoen. " + suppression_note(t),
                      count_cols=["Fleksjob fulgt 26 uger", "Ledige i 26+ uger uden fleksjob"])
 
     def capacity(self):
