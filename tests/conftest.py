@@ -1,4 +1,5 @@
-"""Shared fixtures: a small valid dataset written as CSV text, and a writer for variants of it.
+"""Shared fixtures: a small valid dataset written as CSV text, and a writer for variants of it; the
+reports of data/sample and of the small-cell dataset rendered once per session (`rendered_reports`).
 
 The tables are literal CSV text (UTF-8, ',' separator, ISO dates), so a test that
 breaks one rule edits one visible line and knows its row number (header = row 1).
@@ -6,6 +7,7 @@ breaks one rule edits one visible line and knows its row number (header = row 1)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +115,41 @@ def _private_cache(tmp_path_factory):
         os.environ.pop("EVALKIT_CACHE_DIR", None)
     else:
         os.environ["EVALKIT_CACHE_DIR"] = previous
+
+
+@dataclass
+class RenderedReports:
+    """Every report of one dataset as `evalkit reports` wrote it: the data, the folder, file name -> HTML."""
+
+    data: Path
+    out: Path
+    pages: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def rendered_reports(tmp_path_factory):
+    """Render every report of a dataset once per test session (per xdist worker) and share it.
+
+    `rendered_reports("sample")` (data/sample) or `rendered_reports("small-cells")` (the small-cell
+    dataset of test_suppression_everywhere), at the default threshold. Readers must not write under `out`.
+    """
+    from evalkit.runner.build import build_reports
+
+    done: dict[str, RenderedReports] = {}
+
+    def render(name: str) -> RenderedReports:
+        if name not in done:
+            root = tmp_path_factory.mktemp(name)
+            if name == "sample":
+                data = Path(__file__).resolve().parents[1] / "data" / "sample"
+            else:
+                from test_suppression_everywhere import write_small_cells_dataset
+
+                data = write_small_cells_dataset(root / "data")
+            out = root / "reports"
+            assert build_reports(data, out, jobs=2, progress=False) == 0
+            done[name] = RenderedReports(data, out, {p.name: p.read_text(encoding="utf-8")
+                                                     for p in sorted(out.glob("*.html"))})
+        return done[name]
+
+    return render

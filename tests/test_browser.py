@@ -34,8 +34,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalkit.runner.build import build_reports
-
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 AXE_JS = ROOT / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"
@@ -161,22 +159,15 @@ def browser(tmp_path_factory):
         driver.quit()
 
 
-def _small_cells(folder: Path) -> Path:
-    from test_suppression_everywhere import write_small_cells_dataset
-
-    return write_small_cells_dataset(folder)
-
-
-DATASETS = {"sample": lambda folder: SAMPLE, "small-cells": _small_cells}
+DATASETS = ("sample", "small-cells")  # conftest.rendered_reports renders them
 
 
 @pytest.fixture(scope="module", params=sorted(DATASETS))
-def visits(request, browser, tmp_path_factory) -> dict[str, Visit]:
-    """Every report of one dataset rendered (as `evalkit reports` does) and opened once: file name -> Visit."""
-    root = tmp_path_factory.mktemp(request.param)
-    data = DATASETS[request.param](root / "data")
-    out = root / "reports"
-    assert build_reports(data, out, jobs=2, progress=False) == 0
+def visits(request, browser, rendered_reports) -> dict[str, Visit]:
+    """Every report of one dataset rendered (as `evalkit reports` does, once per session) and opened once:
+    file name -> Visit."""
+    rendered = rendered_reports(request.param)
+    data, out = rendered.data, rendered.out
     municipalities = pd.read_csv(data / "cases.csv", usecols=["municipality"])["municipality"].nunique()
     pages = sorted(out.glob("*.html"))
     assert len(pages) == municipalities + 3, "one report per municipality, status, rounds and index"

@@ -75,8 +75,10 @@ def test_every_report_table_renders_its_cells_and_marks(ctx):
         page = table._repr_html_()
         soup = BeautifulSoup(page, "html.parser")
         region = soup.find("div", class_="ek-scroll")
-        assert (region["tabindex"], region["role"], region["aria-label"]) == ("0", "region", "Tabel")
+        assert (region["tabindex"], region["role"], region["aria-label"]) == ("0", "region", table.title)
+        assert table.title  # every table is named by its caption (WCAG 2.1 AA)
         head = soup.find("thead").find_all("th")
+        assert {th.get("scope") for th in head} == {"col"}
         assert [th.get_text() for th in head] == [str(c) for c in table.frame.columns]
         assert {th.get_text() for th in head if th.get("data-kind")} == {str(c) for c in table.count_cols}
         assert {th.get_text() for th in head if th.get("data-kind") == "count total"} == set(table.total_cols)
@@ -100,8 +102,9 @@ def test_table_markup_with_every_kind_of_cell():
     table = Table(frame, title="Titel & co", note="Note <5", total_rows=[1], highlight_rows=[0, 1],
                   count_cols=["Antal"], count_rows=[0], total_cols=["I alt"])
     new = table._repr_html_()
-    assert '<th data-kind="count total">I alt</th>' in new and '<tr class="highlight" data-kind="count">' in new
-    assert '<tr class="total highlight">' in new and '<th data-kind="count">Antal</th>' in new
+    assert '<th scope="col" data-kind="count total">I alt</th>' in new and '<tr class="highlight" data-kind="count">' in new
+    assert '<tr class="total highlight">' in new and '<th scope="col" data-kind="count">Antal</th>' in new
+    assert 'role="region" aria-label="Titel &amp; co"><table' in new
     assert '<td class="t"><span class="ek-met">Opfyldt</span></td>' in new  # Markup is written as it is
     assert "<td>23,4 % (20,1–27,0 %)</td>" in new  # a number with its interval stays right-aligned
     assert "<td>A&lt;b</td>" in new and "<caption>Titel &amp; co</caption>" in new

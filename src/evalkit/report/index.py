@@ -41,7 +41,7 @@ def index_page(ctx: ReportContext, listed: list[tuple], entries: dict, threshold
             row[short] = r["value"]
             row[f"{short}: mål"] = met_text(r["met"])
         rows.append(row)
-    table = Table(pd.DataFrame(rows), note=suppression_note(threshold),
+    table = Table(pd.DataFrame(rows), title="Kommunerapporter og succeskriterier", note=suppression_note(threshold),
                   count_cols=["Forløb"])._repr_html_() if rows else ""
     return render_index(str(meta.name), fmt_date(meta.extraction_date), evalkit.__version__,
                         meta.input_hash, general, table)

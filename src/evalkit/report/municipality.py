@@ -8,10 +8,12 @@ import html
 
 import pandas as pd
 
+from evalkit.report import alt_text
 from evalkit.report import suppression as sup
 from evalkit.report.blocks import Html, Markup, Note, Row, Section, Table
 from evalkit.report.cells import fmt_count, fmt_share, hide_if, met_text, suppression_note
 from evalkit.report.context import ReportContext
+from evalkit.report.figure_tables import caseload_points_table, survival_weeks_table
 from evalkit.report.format import (  # the one Danish formatter; its names are used from here too
     HIDDEN,
     MISSING,
@@ -45,6 +47,8 @@ from evalkit.report.sections import (
     band_bars,
     change_distribution,
 )
+
+CASELOAD_YLABEL = "Andel i fleksjob inden 39 uger"
 
 
 class MunicipalityReport:
@@ -138,7 +142,8 @@ class MunicipalityReport:
             stat("Langvarigt ledige med Step Up", ("step_up_n",), lambda b: fmt_share(
                 b["step_up"].get("n_with_step_up"), b["step_up"]["n"], b["step_up"]["share"], t)),
         ]
-        return Table.from_rows(rows, ["Nøgletal", *(label for label, _ in cols)], note=suppression_note(t))
+        return Table.from_rows(rows, ["Nøgletal", *(label for label, _ in cols)], note=suppression_note(t),
+                               title=f"Nøgletal: {self.municipality}, runderne og projektet i alt")
 
     def criteria(self) -> Table:
         """The three success criteria: value, 95 % CI, number of persons, target, met or not."""
@@ -164,7 +169,8 @@ class MunicipalityReport:
         reason = self.ind["survival"].get("s39") is None and self.unit.survival["summary"].s39_reason
         if reason:
             note = f"S(39) kan ikke beregnes: {_s39_reason_da(reason)}. " + note
-        return Table(pd.DataFrame(rows), note=note, count_cols=["Personer"])
+        return Table(pd.DataFrame(rows), note=note, count_cols=["Personer"],
+                     title=f"Succeskriterier: {self.municipality}")
 
     def status(self) -> Table:
         """Status categories at the extraction date, with the project's shares for comparison."""
@@ -172,7 +178,7 @@ class MunicipalityReport:
             "mask": self.grid[1].loc[self.municipality], "compare_mask": self.grid[1].loc["I alt"]}
         return _status_table(self.ind["status_counts"], self.threshold,
                              compare=self.ctx.indicators["project"]["status_counts"], compare_label="projektet",
-                             **masks)
+                             title=f"Status ved udtræksdatoen: {self.municipality} og projektet", **masks)
 
     def survival_figure(self):
         """The municipality's survival curve to flexjob against the project curve (or a note)."""
@@ -193,21 +199,39 @@ class MunicipalityReport:
               at_risk_texts(self.ctx, project, ("P",), t))],
             title=f"Tid på ledighedsydelse til fleksjob: {self.municipality}",
         )
+        frame = self._survival_summary().frame
+        fig.alt = alt_text.survival(list(zip(frame[""], frame["S(39)"], frame["Median uger"])))
         if own["summary"].events == 0:
             return Section(fig, Note("Ingen af kommunens borgere er endnu kommet i fleksjob; kurven er flad.",
                                      kind="note"))
         return fig
 
-    def survival_table(self) -> Table:
-        """S(39), its CI, numbers at risk at 39 and the median, municipality and project."""
-        rows = []
+    def _survival_series(self) -> list[tuple]:
+        """(label, bundle, count formatter, who, S(39) hidden) of the municipality and the project."""
+        out = []
         for label, bundle, count, who in (
                 (self.municipality, self.unit.survival, self._own_count, self._own),
                 ("Projektet i alt", self.ctx.survival["project"], self._project_count, (None, None))):
+            hidden = s39_suppressed(bundle["summary"].to_json(), self.threshold) or count_hidden(
+                self.ctx, ("survival_n", "survival_events"), *who, self.threshold)
+            out.append((label, bundle, count, who, hidden))
+        return out
+
+    def survival_table(self):
+        """S(39) and the median (the figure's numbers), and the curves read at fixed weeks (its data)."""
+        series = self._survival_series()
+        weeks = survival_weeks_table(
+            [(label, bundle["summary"].curve, hidden or bundle["summary"].n == 0)
+             for label, bundle, _, _, hidden in series], self.threshold,
+            title=f"Andel stadig på ledighedsydelse efter antal uger: {self.municipality} og projektet (figurens data)")
+        return Section(self._survival_summary(series), weeks)
+
+    def _survival_summary(self, series: list[tuple] | None = None) -> Table:
+        """S(39), its CI, numbers at risk at 39 and the median, municipality and project."""
+        rows = []
+        for label, bundle, count, who, hidden in series or self._survival_series():
             s = bundle["summary"]
             scope = linked_scope(*who, self.whole)
-            hidden = s39_suppressed(s.to_json(), self.threshold) or count_hidden(
-                self.ctx, ("survival_n", "survival_events"), *who, self.threshold)
             rows.append({
                 "": label,
                 "Borgere i analysen": count("survival_n", s.n),
@@ -219,7 +243,8 @@ class MunicipalityReport:
                 "Median uger": HIDDEN if hidden and s.median_weeks is not None else fmt_num(s.median_weeks),
             })
         return Table(pd.DataFrame(rows), note=suppression_note(self.threshold),
-                     count_cols=["Borgere i analysen", "Kommet i fleksjob", "I risiko ved 39 uger"])
+                     count_cols=["Borgere i analysen", "Kommet i fleksjob", "I risiko ved 39 uger"],
+                     title=f"S(39) og median tid til fleksjob: {self.municipality} og projektet")
 
     def _progression(self) -> pd.DataFrame:
         """The municipality's cases eligible for success criterion 3 (progression_table rows)."""
@@ -240,14 +265,15 @@ class MunicipalityReport:
                         "(diskretionering).")
         groups = {self.municipality: (own, self._own), "Projektet i alt": (self.ctx.progression, (None, None))}
         t = self.threshold
-        return plots.hours_plot(
-            {k: {"first": None if count_hidden(self.ctx, ("sc3_n",), *who, t) else _mean_or_none(v["first_effective"], t),
-                 "last": None if count_hidden(self.ctx, ("sc3_n",), *who, t) else _mean_or_none(v["last_effective"], t),
-                 "bands": band_bars(change_distribution(
-                     v["change"], t, count_hidden(self.ctx, ("sc3_n",), *who, t),
-                     linked_band_codes(self.ctx, linked_scope(*who, self.whole), t)), t)}
-             for k, (v, who) in groups.items()},
-        )
+        drawn = {k: {"first": None if count_hidden(self.ctx, ("sc3_n",), *who, t) else _mean_or_none(v["first_effective"], t),
+                     "last": None if count_hidden(self.ctx, ("sc3_n",), *who, t) else _mean_or_none(v["last_effective"], t),
+                     "bands": band_bars(change_distribution(
+                         v["change"], t, count_hidden(self.ctx, ("sc3_n",), *who, t),
+                         linked_band_codes(self.ctx, linked_scope(*who, self.whole), t)), t)}
+                 for k, (v, who) in groups.items()}
+        fig = plots.hours_plot(drawn)
+        fig.alt = alt_text.hours(drawn)
+        return fig
 
     def hours_table(self):
         own = self._progression()
@@ -268,8 +294,10 @@ class MunicipalityReport:
             "Gns. ændring": stat(_mean_text, project, "change", 2),
             "Median ændring": stat(_median_text, project, "change", 2),
         })
-        codes = linked_band_codes(self.ctx, linked_scope(*self._own, self.whole), t)
-        dist = _change_table({self.municipality: change_distribution(own["change"], t, hide[0], codes)}, t)
+        codes = [linked_band_codes(self.ctx, linked_scope(*who, self.whole), t) for who in (self._own, (None, None))]
+        dist = _change_table({self.municipality: change_distribution(own["change"], t, hide[0], codes[0]),
+                              "projektet": change_distribution(project["change"], t, hide[1], codes[1])}, t,
+                             title=f"Ændring i effektive timer: {self.municipality} og projektet (figurens data)")
         return Section(Table(summary, title="Effektive timer pr. uge: første og seneste måned",
                              count_cols=["Borgere"]), dist)
 
@@ -280,10 +308,22 @@ class MunicipalityReport:
             return Note("Ingen jobformidler har forløb nok med tilstrækkelig opfølgning til at kunne vises "
                         "(diskretionering), så sagsstamme og resultat tegnes ikke.")
         return caseload_figure(data["points"], data["line"], self.unit.caseworkers, self.threshold,
-                               self.municipality, "Andel i fleksjob inden 39 uger")
+                               self.municipality, CASELOAD_YLABEL)
 
-    def caseload_table(self) -> Table:
-        """The caseload regressions (adjusted, clustered by caseworker): the municipality's and the project's."""
+    def caseload_table(self):
+        """The caseload figure's points (its data), and the caseload regressions (adjusted, clustered by
+        caseworker): the municipality's and the project's."""
+        t = self.threshold
+        points = self.ctx.caseload["flexjob_39w"]["points"]
+        shown = any(not sup.share_suppressed(k, n, t) for k, n in zip(points["k"], points["n"]))
+        regressions = self._caseload_regressions()
+        if not shown:
+            return regressions
+        return Section(caseload_points_table(sup.caseload_points(points, self.unit.caseworkers, t), len(points),
+                                             self.municipality, CASELOAD_YLABEL),
+                       regressions)
+
+    def _caseload_regressions(self) -> Table:
         t = self.threshold
         own = _regression_rows(self.ind["caseload_regression"], t, self.ctx,
                                linked_scope(*self._own, self.whole)).assign(Udvalg=self.municipality)
@@ -293,7 +333,8 @@ class MunicipalityReport:
         frame = frame[["Udvalg", *[c for c in frame.columns if c != "Udvalg"]]]
         return Table(frame, note="Hældningen er ændringen pr. ekstra sag i sagsstammen, justeret for alder, køn "
                                  "og runde; standardfejl klyngerobuste pr. jobformidler. Negativ hældning: "
-                                 "større sagsstamme, dårligere resultat.", count_cols=["Forløb"])
+                                 "større sagsstamme, dårligere resultat.", count_cols=["Forløb"],
+                     title=f"Sagsstamme og resultat, justeret: {self.municipality} og projektet")
 
     def follow_up(self):
         """Follow-up in the first 26 weeks of a flexjob, and Step Up, municipality and project."""
@@ -315,8 +356,9 @@ class MunicipalityReport:
                 "Ledige i 26+ uger uden fleksjob": count("step_up_n", s["n"]),
                 "Heraf med Step Up": hide_if(fmt_share(s.get("n_with_step_up"), s["n"], s["share"], t), hide_s),
             })
-        return Table(pd.DataFrame(rows), note="Opfølgning: fleksjob startet efter projektstart og mindst 26 uger "
-                                              "før udtræksdatoen. " + suppression_note(t),
+        return Table(pd.DataFrame(rows), title=f"Opfølgning og Step Up: {self.municipality} og projektet",
+                     note="Opfølgning: fleksjob startet efter projektstart og mindst 26 uger "
+                          "før udtræksdatoen. " + suppression_note(t),
                      count_cols=["Fleksjob fulgt 26 uger", "Ledige i 26+ uger uden fleksjob"])
 
     def capacity(self):
@@ -368,7 +410,9 @@ class MunicipalityReport:
         g = self.unit.goals
         if g is None:
             return Note(f"Der er ingen målstyringsdata (goals) for {self.municipality}.")
-        return plots.goals_plot(g["team_ytd"])
+        fig = plots.goals_plot(g["team_ytd"])
+        fig.alt = alt_text.goals(g["team_year"])
+        return fig
 
     def goals_table(self):
         g = self.unit.goals
@@ -380,7 +424,8 @@ class MunicipalityReport:
             "Realiseret": [fmt_int(v) for v in y["realised_ytd"]], "Mål": [fmt_int(v) for v in y["target_ytd"]],
             "Målopfyldelse": [fmt_pct(v) for v in y["share_ytd"]],
         })
-        return Table(frame, title="År til dato", note="Målstyringstal tæller aktiviteter, ikke personer.")
+        return Table(frame, title="Målstyring år til dato: realiseret mod mål pr. team og indikator",
+                     note="Målstyringstal tæller aktiviteter, ikke personer.")
 
     def footer(self, parameters: dict) -> Html:
         quality = dict(self.unit.quality)
@@ -402,4 +447,6 @@ def caseload_figure(points: pd.DataFrame, line, highlight, threshold: int, label
     if label and not shown["mine"].any():
         notes.append(f"Færre end {threshold} af kommunens jobformidlere kan vises, så de fremhæves ikke.")
     span = (points["caseload"].min(), points["caseload"].max()) if len(points) else None
-    return plots.caseload_scatter(shown, line, span, label=label, ylabel=ylabel, notes=tuple(notes))
+    fig = plots.caseload_scatter(shown, line, span, label=label, ylabel=ylabel, notes=tuple(notes))
+    fig.alt = alt_text.caseload(shown, line, label, ylabel, left_out=len(shown) < len(points))
+    return fig

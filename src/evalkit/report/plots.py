@@ -31,9 +31,14 @@ from evalkit.report.format import HIDDEN, fmt_num
 from evalkit.spec import WEEK_39
 
 DPI = 96
-COLORS = ["#0b5c8a", "#d9822b", "#2a9d8f", "#8e5ea2", "#c0392b", "#6b8e23"]
-PROJECT_COLOR = "#8c979f"
-HIGHLIGHT = "#d9822b"
+# Every colour that carries meaning has a contrast of at least 3:1 against the white background
+# (WCAG 2.1 AA, 1.4.11; tests/test_accessibility.py computes it), also the scatter's other caseworkers
+# drawn at OTHERS_ALPHA and the caterpillar's interval bars (CI_COLOR).
+COLORS = ["#0b5c8a", "#c0661a", "#2a9d8f", "#8e5ea2", "#c0392b", "#6b8e23"]
+PROJECT_COLOR = "#75808a"
+HIGHLIGHT = "#c0661a"
+CI_COLOR = "#6f8799"
+OTHERS_ALPHA = 0.9
 MAX_WEEKS = 156.0
 
 # Every figure is drawn with matplotlib's defaults plus these, whatever the kernel's state
@@ -62,7 +67,13 @@ _num_axis = FuncFormatter(lambda y, _pos: fmt_num(y, 0))
 
 
 class Plot:
-    """A finished figure that notebooks display as an embedded PNG."""
+    """A finished figure that notebooks display as an embedded PNG.
+
+    `alt` is the figure's Danish text alternative (evalkit.report.alt_text, set by the report
+    classes): the PNG output carries it as metadata, which nbconvert writes as the <img>'s alt.
+    """
+
+    alt: str | None = None
 
     def __init__(self, figure: Figure, tight: bool = True):
         self.figure = figure
@@ -78,8 +89,8 @@ class Plot:
             self._png = buf.getvalue()
         return self._png
 
-    def _repr_png_(self) -> bytes:
-        return self.png()
+    def _repr_png_(self):
+        return (self.png(), {"alt": self.alt}) if self.alt else self.png()
 
     def savefig(self, *args, **kwargs):
         return self.figure.savefig(*args, **kwargs)
@@ -289,10 +300,10 @@ def caseload_scatter(points: pd.DataFrame, line, span: tuple[float, float] | Non
     mine = points["mine"].to_numpy(bool)
     size = 12 + 3 * np.sqrt(points["n"].to_numpy(float))
     ax.scatter(points.loc[~mine, "caseload"], points.loc[~mine, "mean"], s=size[~mine],
-               color=PROJECT_COLOR, alpha=0.6, label="Øvrige jobformidlere" if mine.any() else "Jobformidlere",
+               color=PROJECT_COLOR, alpha=OTHERS_ALPHA, label="Øvrige jobformidlere" if mine.any() else "Jobformidlere",
                edgecolor="white")
     if mine.any():
-        ax.scatter(points.loc[mine, "caseload"], points.loc[mine, "mean"], s=size[mine],
+        ax.scatter(points.loc[mine, "caseload"], points.loc[mine, "mean"], s=size[mine], marker="D",
                    color=HIGHLIGHT, alpha=0.95, label=f"Jobformidlere i {label}", edgecolor="black", linewidth=0.6)
     if line is not None and span is not None:
         x = np.linspace(span[0], span[1], 50)
@@ -328,7 +339,7 @@ def caterpillar(rows: pd.DataFrame, project: float | None, target: float | None,
         outside = (rows["ci_low"] > project) | (rows["ci_high"] < project)
     colors = np.where(outside, HIGHLIGHT, COLORS[0])
     xerr = np.vstack([low.to_numpy(float), high.to_numpy(float)])
-    ax.errorbar(rows["value"].to_numpy(float), y, xerr=xerr, fmt="none", ecolor="#9fb3c3", elinewidth=1.4, capsize=2)
+    ax.errorbar(rows["value"].to_numpy(float), y, xerr=xerr, fmt="none", ecolor=CI_COLOR, elinewidth=1.4, capsize=2)
     ax.scatter(rows["value"], y, color=colors, zorder=3, s=22)
     if project is not None:
         ax.axvline(project, color="#333", linewidth=1.2, label=f"Projektet: {fmt_num(100 * project, 1)} %")

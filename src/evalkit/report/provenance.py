@@ -61,5 +61,6 @@ def provenance_footer(ctx: ReportContext, parameters: dict, threshold: int, qual
         ("Diskretionering", html.escape(f"tærskel {threshold} personer (SPEC afsnit 5)")),
         ("Beregnet", html.escape(str(meta.built))),
     ]
-    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in items)
-    return Html(f'<div class="ek-footer"><table>{body}</table></div>')
+    body = "".join(f'<tr><th scope="row">{k}</th><td>{v}</td></tr>' for k, v in items)
+    return Html(f'<div class="ek-footer"><table><caption>Datagrundlag, parametre og datakvalitet</caption>'
+                f'{body}</table></div>')

@@ -6,10 +6,12 @@ import html
 
 import pandas as pd
 
+from evalkit.report import alt_text
 from evalkit.report import suppression as sup
-from evalkit.report.blocks import Html, Note, Table
+from evalkit.report.blocks import Html, Note, Section, Table
 from evalkit.report.cells import fmt_share, hide_if, suppression_note
 from evalkit.report.context import ReportContext
+from evalkit.report.figure_tables import survival_weeks_table
 from evalkit.report.format import (  # the one Danish formatter; its names are used from here too
     HIDDEN,
     MISSING,
@@ -25,7 +27,14 @@ from evalkit.report.format import p_relation as _p_relation
 from evalkit.report.grids import at_risk_texts, count_hidden, count_text, linked_band_codes, linked_text, s39_suppressed
 from evalkit.report.labels import COVARIATE_LABELS, CRITERIA_LABELS, LEVEL_LABELS, _round_label
 from evalkit.report.provenance import provenance_footer
-from evalkit.report.sections import _mean_or_none, _mean_text, _median_text, band_bars, change_distribution
+from evalkit.report.sections import (
+    _change_table,
+    _mean_or_none,
+    _mean_text,
+    _median_text,
+    band_bars,
+    change_distribution,
+)
 from evalkit.stats.criteria import share_difference
 
 
@@ -57,7 +66,7 @@ class RoundComparison:
             munis = [m for m in self.ctx.municipalities if r in self.ctx.rounds_of[m]]
             rows.append({"Runde": str(r), "Kommuner": fmt_int(len(munis)), "Forløb": count_text(self.ctx, "n_cases", None, r, b["n_cases"], t),
                          "Kommunerne": ", ".join(munis)})
-        return Table(pd.DataFrame(rows), count_cols=["Forløb"])
+        return Table(pd.DataFrame(rows), count_cols=["Forløb"], title="Runderne: kommuner og forløb")
 
     def survival_figure(self):
         from evalkit.report import plots
@@ -69,11 +78,25 @@ class RoundComparison:
                    at_risk_texts(self.ctx, bundle, ("R", r), t))
                   for r, bundle in ((r, self.ctx.survival["rounds"][r]) for r in self.rounds)]
         fig = plots.survival_plot(curves, title="Tid på ledighedsydelse til fleksjob pr. runde")
-        return fig if fig is not None else Note("For få borgere i risiko til at tegne kurverne (diskretionering).")
+        if fig is None:
+            return Note("For få borgere i risiko til at tegne kurverne (diskretionering).")
+        frame = self._logrank_rows().frame
+        fig.alt = alt_text.survival([(_round_label(r), s39, median) for r, s39, median
+                                     in zip(self.rounds, frame["S(39)"], frame["Median uger"])])
+        return fig
 
     def logrank_table(self):
+        """S(39), the median and the log-rank test per round, and the curves read at fixed weeks (the figure's data)."""
         if not self.enough_rounds():
             return self._need_rounds()
+        table = self._logrank_rows()
+        hidden = dict(zip(self.rounds, table.frame["S(39)"] == HIDDEN))
+        weeks = survival_weeks_table(
+            [(_round_label(r), self.ctx.survival["rounds"][r]["summary"].curve, hidden[r]) for r in self.rounds],
+            self.threshold, label="Runde", title="Andel stadig på ledighedsydelse efter antal uger pr. runde (figurens data)")
+        return Section(table, weeks)
+
+    def _logrank_rows(self) -> Table:
         t = self.threshold
         lr = self.ctx.indicators["project"].get("logrank_rounds") or {}
         rows = []
@@ -90,7 +113,8 @@ class RoundComparison:
                 f"frihedsgrader {lr.get('df') if lr.get('df') is not None else MISSING}, "
                 f"p {_p_relation(lr.get('p_value'))}.") if lr.get("statistic") is not None else (
                 "Log-rank-testen kan ikke beregnes (ingen hændelser eller kun én runde med borgere).")
-        return Table(pd.DataFrame(rows), note=test, count_cols=["Borgere", "I fleksjob"])
+        return Table(pd.DataFrame(rows), note=test, count_cols=["Borgere", "I fleksjob"],
+                     title="S(39), median og log-rank-test pr. runde")
 
     def cox_table(self):
         if not self.enough_rounds():
@@ -116,7 +140,7 @@ class RoundComparison:
                 "p-værdi": HIDDEN if hidden else fmt_p(r["p_value"]),
             })
         covs = ", ".join(COVARIATE_LABELS.get(c, c).lower() for c in cox["covariates"])
-        return Table(pd.DataFrame(rows), note=(
+        return Table(pd.DataFrame(rows), title="Cox-model: hazard ratio for fleksjob", note=(
             f"Cox-model for tid til fleksjob med venstretrunkering og Efron-ties, justeret for {covs}. "
             f"{linked_text(self.ctx, ('cox_n',), cox.get('n') or 0, t)} borgere, "
             f"{linked_text(self.ctx, ('cox_events',), cox.get('events') or 0, t)} i fleksjob. "
@@ -145,7 +169,7 @@ class RoundComparison:
                 "Forskel": HIDDEN if hidden and d["diff"] is not None else fmt_pp(d["diff"]),
                 "95 % CI": fmt_ci(d["ci_low"], d["ci_high"], hidden and d["diff"] is not None),
             })
-        return Table(pd.DataFrame(rows), note=(
+        return Table(pd.DataFrame(rows), title="Succeskriterium 1 og 3 pr. runde og forskellen", note=(
             f"Forskel = runde {r2} minus runde {r1} i procentpoint, Newcombes interval (Wilson-baseret). "
             + suppression_note(t)), count_cols=[f"Personer, runde {r1}", f"Personer, runde {r2}"])
 
@@ -170,7 +194,9 @@ class RoundComparison:
                                            linked_band_codes(self.ctx, ("R", r), self.threshold)), self.threshold)}
         if not groups:
             return Note("For få borgere med målbar progression i hver runde (diskretionering).")
-        return plots.hours_plot(groups)
+        fig = plots.hours_plot(groups)
+        fig.alt = alt_text.hours(groups)
+        return fig
 
     def hours_table(self):
         if not self.enough_rounds():
@@ -186,7 +212,15 @@ class RoundComparison:
                          "Gns. seneste effektive timer": hide_if(_mean_text(p["last_effective"], t), hide),
                          "Gns. ændring": hide_if(_mean_text(p["change"], t, 2), hide),
                          "Median ændring": hide_if(_median_text(p["change"], t, 2), hide)})
-        return Table(pd.DataFrame(rows), note=suppression_note(t), count_cols=["Borgere"])
+        means = Table(pd.DataFrame(rows), note=suppression_note(t), count_cols=["Borgere"],
+                      title="Effektive timer pr. uge pr. runde: første og seneste måned")
+        dists = {f"runde {r}": change_distribution(prog.loc[prog["round"] == r, "change"], t,
+                                                   count_hidden(self.ctx, ("sc3_n",), None, r, t),
+                                                   linked_band_codes(self.ctx, ("R", r), t))
+                 for r in self.rounds if not sup.stat_suppressed(int((prog["round"] == r).sum()), t)}
+        if not dists:
+            return means
+        return Section(means, _change_table(dists, t, title="Ændring i effektive timer pr. runde (figurens data)"))
 
     def footer(self, parameters: dict) -> Html:
         return provenance_footer(self.ctx, parameters, self.threshold)

@@ -47,7 +47,8 @@ def _criteria_rows(block: dict, threshold: int, forced: dict | None = None) -> l
 
 
 def _status_table(counts: dict, threshold: int, compare: dict | None = None, compare_label: str = "",
-                  mask: pd.Series | None = None, compare_mask: pd.Series | None = None) -> Table:
+                  mask: pd.Series | None = None, compare_mask: pd.Series | None = None,
+                  title: str | None = None) -> Table:
     """Status categories with numbers and shares and a total row, suppressed as one column with its total.
 
     `mask` and `compare_mask` (indexed by the categories and "I alt") replace that
@@ -75,7 +76,8 @@ def _status_table(counts: dict, threshold: int, compare: dict | None = None, com
     })
     if compare is not None:
         frame[f"Andel, {compare_label}"] = shares(*column(compare, compare_mask))
-    return Table(frame, note=suppression_note(threshold), total_rows=[len(frame) - 1], count_cols=["Antal"])
+    return Table(frame, title=title, note=suppression_note(threshold), total_rows=[len(frame) - 1],
+                 count_cols=["Antal"])
 
 
 def change_distribution(changes: pd.Series, threshold: int, total_hidden: bool = False,
@@ -105,7 +107,7 @@ def band_bars(dist: pd.DataFrame, threshold: int) -> pd.DataFrame:
                                   for n, m in zip(d["n"], d["mask"])]})
 
 
-def _change_table(dists: dict[str, pd.DataFrame], threshold: int) -> Table:
+def _change_table(dists: dict[str, pd.DataFrame], threshold: int, title: str | None = None) -> Table:
     """Change bands: number and share per group (columns), suppressed."""
     frame = pd.DataFrame({"Ændring i effektive timer": next(iter(dists.values()))["band"].tolist()})
     for label, d in dists.items():
@@ -113,7 +115,7 @@ def _change_table(dists: dict[str, pd.DataFrame], threshold: int) -> Table:
         frame[f"Andel, {label}"] = [
             HIDDEN if m != sup.SHOWN else fmt_pct(s) for s, m in zip(d["share"], d["mask"])
         ]
-    return Table(frame, note=suppression_note(threshold), total_rows=[len(frame) - 1],
+    return Table(frame, title=title, note=suppression_note(threshold), total_rows=[len(frame) - 1],
                  count_cols=[f"Antal, {label}" for label in dists])
 
 

@@ -6,10 +6,12 @@ import html
 
 import pandas as pd
 
+from evalkit.report import alt_text
 from evalkit.report import suppression as sup
 from evalkit.report.blocks import Html, Note, Section, Table
 from evalkit.report.cells import fmt_masked, met_text, suppression_note
 from evalkit.report.context import ReportContext
+from evalkit.report.figure_tables import survival_weeks_table
 from evalkit.report.format import (  # the one Danish formatter; its names are used from here too
     HIDDEN,
     MISSING,
@@ -51,7 +53,8 @@ class StatusReport:
                 shown.loc[i, c] = fmt_masked(counts.loc[i, c], mask.loc[i, c], self.threshold)
         frame = shown.rename(columns=STATUS_LABELS).reset_index(names="Kommune")
         frame.insert(1, "Runde", [", ".join(map(str, self.ctx.rounds_of[m])) for m in order] + [""])
-        return Table(frame, note=suppression_note(self.threshold), total_rows=[len(frame) - 1],
+        return Table(frame, title="Statuskategorier ved udtræksdatoen pr. kommune", note=suppression_note(self.threshold),
+                     total_rows=[len(frame) - 1],
                      count_cols=[*(STATUS_LABELS[c] for c in counts.columns[:-1]), "I alt"], total_cols=["I alt"])
 
     def criteria_table(self) -> Table:
@@ -72,7 +75,8 @@ class StatusReport:
         n_munis = len(self._order())
         targets = self.ctx.targets["default"]
         target_text = "; ".join(f"{CRITERIA_SHORT[k]} {TARGET_SIGN[k]} {fmt_pct(v)}" for k, v in targets.items())
-        return Table(pd.DataFrame(rows), note=f"Standardmål: {target_text}. " + suppression_note(self.threshold),
+        return Table(pd.DataFrame(rows), title="Succeskriterier pr. kommune, pr. runde og for projektet",
+                     note=f"Standardmål: {target_text}. " + suppression_note(self.threshold),
                      total_rows=list(range(n_munis, len(rows))))
 
     def survival_grid(self):
@@ -80,8 +84,22 @@ class StatusReport:
         from evalkit.report import plots
 
         t = self.threshold
-        curves = {m: sup.mask_curve(self.ctx.units[(m, None)].survival["summary"].curve, t) for m in self._order()}
-        return plots.survival_grid(curves, sup.mask_curve(self.ctx.survival["project"]["summary"].curve, t))
+        bundles = {m: self.ctx.units[(m, None)].survival for m in self._order()}
+        project = self.ctx.survival["project"]
+        curves = {m: sup.mask_curve(b["summary"].curve, t) for m, b in bundles.items()}
+        fig = plots.survival_grid(curves, sup.mask_curve(project["summary"].curve, t))
+        # the S(39) of each municipality and of the project as the criteria table shows them
+        s39 = {label: next(r["value"] for r in _criteria_rows(b, t, criteria_forced(self.ctx, m, None, t))
+                           if r["key"] == "sc2")
+               for label, m, b in [*((m, m, b) for m, b in self.ctx.indicators["municipalities"].items()),
+                                   ("Projektet i alt", None, self.ctx.indicators["project"])]}
+        not_drawn = [m for m, c in curves.items() if c["survival"].notna().sum() == 0]
+        fig.alt = alt_text.survival_grid([(m, s39[m]) for m in bundles], s39["Projektet i alt"], not_drawn)
+        weeks = survival_weeks_table(
+            [(label, b["summary"].curve, s39[label] == HIDDEN)
+             for label, b in [*bundles.items(), ("Projektet i alt", project)]], t, label="Kommune",
+            title="Andel stadig på ledighedsydelse efter antal uger pr. kommune (figurens data)")
+        return Section(fig, weeks)
 
     def caterpillar(self, key: str):
         """Caterpillar plot of one criterion: every municipality with its CI against the project mean."""
@@ -107,6 +125,7 @@ class StatusReport:
             return Note(f"{CRITERIA_LABELS[key]}: ingen kommune har nok borgere til at blive vist.")
         fig = plots.caterpillar(pd.DataFrame(rows), project, target, title=CRITERIA_LABELS[key],
                                 xlabel="Andel (95 % CI)", lower_is_better=(key == "sc2"))
+        fig.alt = alt_text.caterpillar(pd.DataFrame(rows), project, target, CRITERIA_LABELS[key], key == "sc2", hidden)
         if hidden:
             return Section(fig, Note(f"Ikke vist (for få borgere eller ingen værdi): {', '.join(hidden)}.", kind="note"))
         return fig
