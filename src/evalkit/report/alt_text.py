@@ -93,7 +93,7 @@ def survival_grid(s39: list[tuple[str, str]], project_s39: str, not_drawn: list[
         text += f" S(39) vises kun for {shown[0][0]}: {shown[0][1]}."
     hidden = [m for m, v in s39 if str(v).strip() == HIDDEN]
     if hidden:
-        text += f" For {fmt_int(len(hidden))} kommuner vises S(39) ikke (diskretionering)."
+        text += f" S(39) vises ikke for {_join(hidden)} (diskretionering)."
     if not_drawn:
         text += f" Ingen kurve for {_join(not_drawn)} (for få borgere i risiko)."
     return text + " Tallene står i tabellen under figuren og i tabellen over succeskriterierne."
