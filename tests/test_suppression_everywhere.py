@@ -997,3 +997,11 @@ def test_no_subset_count_leaves_a_complement_of_1_to_4(rendered):
     for m in close.index:
         text = visible_text(rendered.pages[f"kommune-{views_slug(m)}.html"])
         assert re.search(r"med start på ledighedsydelse x;", text), m
+
+
+def test_the_series_publish_no_recoverable_count_over_time(rendered):
+    """Disclosure across time (issue 10): tests/test_trend_disclosure.py's own reader and audit of the
+    series, figures and index arrows, on these reports (rendered once, by this module)."""
+    from test_trend_disclosure import check_small_cell_reports
+
+    check_small_cell_reports(rendered.data, rendered.pages)

@@ -22,6 +22,7 @@ import pandas as pd
 
 import evalkit
 from evalkit.stats.caseload import caseworker_points, weighted_line
+from evalkit.stats.series import compute_series
 from evalkit.stats.survival import cox_by_round
 
 
@@ -80,6 +81,10 @@ class ReportContext:
     progression: pd.DataFrame  # every case's progression row with municipality and round
     caseload: dict  # {"flexjob_39w"|"hours_change": {"points": per caseworker, "line": (intercept, slope)}}
     cox: dict  # Cox model by round: {"table", "covariates", "counts", "n", "events"} (`cox_by_round`)
+    # the monthly and quarterly series of every scope (project, each round, each municipality), as
+    # `stats.series.compute_series` gives them (SPEC section 7); report/trends.py publishes them
+    # through report/trend_mask.py. Computed once per run (the runner passes its cached copy).
+    series: dict
 
 
 AT_RISK_WEEKS = (0, 13, 26, 39, 52, 78, 104, 130, 156)
@@ -141,13 +146,15 @@ def _unit(ds, indicators: dict, frames: dict, municipality: str, round_: int | N
 
 
 def build_context(ds, targets_file=None, municipalities: list[str] | None = None,
-                  cached_indicators=None) -> ReportContext:
+                  cached_indicators=None, series: dict | None = None) -> ReportContext:
     """Every indicator and every frame the three report notebooks show, computed once.
 
     Plain data (dicts, frames and survival summaries), so it pickles: the report
     runner writes it once and each notebook loads it (`report_context`).
     `municipalities` limits the per-municipality parts to those (a notebook run
     by hand for one municipality); the project and round parts are always there.
+    `series`: `compute_series(ds, targets_file=...)` of every scope when the caller
+    has it (the runner's cache); computed here otherwise.
     """
     from evalkit.data.names import find_municipality
     from evalkit.stats.criteria import load_targets
@@ -215,6 +222,7 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
             "hours_change": {"points": hours_points, "line": weighted_line(hours_points)},
         },
         cox=cox_by_round(ds, sdata) if len(rounds) > 1 else {"table": None, "covariates": [], "counts": {}},
+        series=series if series is not None else compute_series(ds, targets_file=targets_file),
     )
 
 

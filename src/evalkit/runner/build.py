@@ -133,8 +133,8 @@ def build_reports(
     `progress` shows a progress bar (default: when stderr is a terminal); `cache` (runner.cache: True
     for the user's cache, False for none) holds the validated dataset and the indicators.
     """
-    from evalkit.runner.cache import load_dataset
     from evalkit.report.suppression import THRESHOLD
+    from evalkit.runner.cache import load_dataset
     from evalkit.stats.criteria import load_targets
 
     t0 = time.perf_counter()
@@ -233,7 +233,8 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         from evalkit.runner import cache as _cache
 
         cached = _cache.lookup_all(ds, targets_file, cache)  # compute_all's indicators, when cached
-        ctx = context.build_context(ds, targets_file=targets_file, cached_indicators=cached)
+        series = _cache.compute_series(ds, targets_file=targets_file, cache=cache)  # every scope, once per run
+        ctx = context.build_context(ds, targets_file=targets_file, cached_indicators=cached, series=series)
         if cached is None:
             _cache.store_all(ds, ctx.indicators, targets_file, cache)
         context.write_context(context_file, ctx, key)
