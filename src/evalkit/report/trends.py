@@ -13,6 +13,8 @@ data cannot carry a figure, a `Note` says why.
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 
 from evalkit.report import suppression as sup
@@ -20,10 +22,13 @@ from evalkit.report import trend_mask as tm
 from evalkit.report import trend_plots
 from evalkit.report.blocks import Html, Markup, Note, Table
 from evalkit.report.context import ReportContext
-from evalkit.report.format import HIDDEN, MISSING, fmt_ci, fmt_date, fmt_int, fmt_pct
+from evalkit.report.format import HIDDEN, MISSING, fmt_ci, fmt_date, fmt_pct
+from evalkit.report.format import fmt_int as _fmt_int
 from evalkit.report.grids import _municipality_order, count_hidden, status_grid
 from evalkit.report.labels import CRITERIA_LABELS, CRITERIA_SHORT, STATUS_LABELS, TARGET_SIGN
 from evalkit.report.sections import _criteria_rows
+
+fmt_int = functools.lru_cache(maxsize=4096)(_fmt_int)  # the same rounded counts, formatted once per kernel
 
 FLOW_LABELS = {"entered": "Indgået i projektet", "to_ledighedsydelse": "Fra før rehab til ledighedsydelse",
                "flexjob_started": "Startet i fleksjob", "left": "Udgået"}
@@ -56,10 +61,28 @@ def _month(date: str) -> str:
     return pd.Timestamp(date).strftime("%m.%Y")
 
 
+_MEMO: dict = {}
+
+
+def _memo(kind: str, ctx: ReportContext, municipality: str | None, threshold: int, compute):
+    """`compute()` once per context, municipality and threshold (the status report and the index ask
+    for every municipality several times; a warm kernel runs many reports of one context)."""
+    key = (kind, id(ctx), ctx.meta.built, ctx.meta.input_hash, municipality, int(threshold))
+    if key not in _MEMO:
+        if len(_MEMO) > 1024:
+            _MEMO.clear()
+        _MEMO[key] = compute()
+    return _MEMO[key]
+
+
 def status_mask(ctx: ReportContext, municipality: str | None, threshold: int) -> dict:
     """The E snapshot's status cells (categories and "I alt") of a municipality (None: the project):
     True where the status report shows them. Without a full grid (a notebook run by hand), the
     municipality's own status table's suppression."""
+    return _memo("status", ctx, municipality, threshold, lambda: _status_mask(ctx, municipality, threshold))
+
+
+def _status_mask(ctx: ReportContext, municipality: str | None, threshold: int) -> dict:
     grid = status_grid(ctx, threshold)
     if grid is not None:
         mask = grid[1].loc["I alt" if municipality is None else municipality]
@@ -81,19 +104,9 @@ def _e_shown(ctx: ReportContext, municipality: str, threshold: int) -> dict:
             for r in _criteria_rows(block, threshold, forced)}
 
 
-_SHOWN: dict = {}
-
-
 def criteria_shown(ctx: ReportContext, municipality: str, threshold: int) -> dict[str, list[bool]]:
-    """Per criterion, which quarter points of the municipality are published (trend_mask.criteria_mask).
-
-    Kept per context (the status report and the index ask for every municipality several times)."""
-    key = (id(ctx), ctx.meta.built, ctx.meta.input_hash, municipality, int(threshold))
-    if key not in _SHOWN:
-        if len(_SHOWN) > 512:
-            _SHOWN.clear()
-        _SHOWN[key] = _criteria_shown(ctx, municipality, threshold)
-    return _SHOWN[key]
+    """Per criterion, which quarter points of the municipality are published (trend_mask.criteria_mask)."""
+    return _memo("criteria", ctx, municipality, threshold, lambda: _criteria_shown(ctx, municipality, threshold))
 
 
 def _criteria_shown(ctx: ReportContext, municipality: str, threshold: int) -> dict[str, list[bool]]:
