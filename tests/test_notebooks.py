@@ -26,11 +26,13 @@ from evalkit.runner.plan import notebooks_dir, slug
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 
-MUNICIPALITY_SECTIONS = ["Nøgletal", "Succeskriterier", "Statuskategorier", "Tid til fleksjob", "Timeprogression",
+MUNICIPALITY_SECTIONS = ["Nøgletal", "Succeskriterier", "Statuskategorier", "Udvikling over tid", "Tid til fleksjob",
+                         "Timeprogression",
                          "Sagsstamme og resultater", "Opfølgning og Step Up", "Ressourceberegner", "Målstyring",
                          "Datagrundlag og proveniens"]
 STATUS_SECTIONS = ["Statuskategorier pr. kommune", "Succeskriterier pr. kommune", "Overlevelseskurver pr. kommune",
-                   "Caterpillar-plot pr. succeskriterium", "Datagrundlag og proveniens"]
+                   "Caterpillar-plot pr. succeskriterium", "Produktionsstyring: flowet i indsatsmodellen",
+                   "Datagrundlag og proveniens"]
 ROUND_SECTIONS = ["Overlevelse pr. runde", "Cox-model", "Succeskriterium 1 og 3: forskelle mellem runderne",
                   "Timeprogression pr. runde", "Datagrundlag og proveniens"]
 

@@ -1233,3 +1233,11 @@ def test_the_committed_sample_has_nothing_recoverable(sample_rendered):
     assert sum(SMALL in v for v in reader.texts.values()) >= 10  # '<5' bands were read
     assert reader.solve() == []
     assert published_files_problems(out) == []
+
+
+def test_the_series_publish_no_recoverable_count_over_time(rendered):
+    """Disclosure across time (issue 10): tests/test_trend_disclosure.py's own reader and audit of the
+    series, figures and index arrows, on these reports (rendered once, by this module)."""
+    from test_trend_disclosure import check_small_cell_reports
+
+    check_small_cell_reports(rendered.data, rendered.pages)

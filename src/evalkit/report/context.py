@@ -22,6 +22,7 @@ import pandas as pd
 
 import evalkit
 from evalkit.stats.caseload import caseworker_points, weighted_line
+from evalkit.stats.series import compute_series
 from evalkit.stats.survival import cox_by_round
 
 
@@ -80,6 +81,10 @@ class ReportContext:
     progression: pd.DataFrame  # every case's progression row with municipality and round
     caseload: dict  # {"flexjob_39w"|"hours_change": {"points": per caseworker, "line": (intercept, slope)}}
     cox: dict  # Cox model by round: {"table", "covariates", "counts", "n", "events"} (`cox_by_round`)
+    # the monthly and quarterly series of every scope (project, each round, each municipality), as
+    # `stats.series.compute_series` gives them (SPEC section 7); report/trends.py publishes them
+    # through report/trend_mask.py. Computed once per run (the runner passes its cached copy).
+    series: dict
     # threshold -> `publication.Decision` (None for a partial context): the suppression of counts linked
     # across every report, decided once (`grids.linked_decision`; the runner decides it before it
     # writes the context, so every notebook reads the same decision)
@@ -151,7 +156,7 @@ def _by_municipality(frame: pd.DataFrame, names: list[str]) -> dict[str, pd.Data
 
 
 def build_context(ds, targets_file=None, municipalities: list[str] | None = None,
-                  cached_indicators=None) -> ReportContext:
+                  cached_indicators=None, series: dict | None = None) -> ReportContext:
     """Every indicator and every frame the three report notebooks show, computed once.
 
     Plain data (dicts, frames and survival summaries), so it pickles: the report
@@ -159,6 +164,8 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
     `municipalities` limits the per-municipality parts to those (a run or a notebook
     for a few municipalities); the project and round parts are always there.
     `cached_indicators` is `compute_all`'s result when the caller has it.
+    `series`: `compute_series(ds, targets_file=...)` of every scope when the caller
+    has it (the runner's cache); computed here otherwise.
     """
     from evalkit.data.names import find_municipality
     from evalkit.stats.criteria import load_targets
@@ -223,6 +230,7 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
             "hours_change": {"points": hours_points, "line": weighted_line(hours_points)},
         },
         cox=cox_by_round(ds, sdata) if len(rounds) > 1 else {"table": None, "covariates": [], "counts": {}},
+        series=series if series is not None else compute_series(ds, targets_file=targets_file),
     )
 
 

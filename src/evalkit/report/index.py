@@ -14,6 +14,7 @@ from evalkit.report.grids import criteria_forced, n_cases_text, status_grid
 from evalkit.report.html import render_index, report_link
 from evalkit.report.labels import CRITERIA_SHORT
 from evalkit.report.sections import _criteria_rows
+from evalkit.report.trends import index_arrows
 
 
 def index_page(ctx: ReportContext, listed: list[tuple], entries: dict, threshold: int = sup.THRESHOLD) -> str:
@@ -40,6 +41,7 @@ def index_page(ctx: ReportContext, listed: list[tuple], entries: dict, threshold
             short = CRITERIA_SHORT[r["key"]]
             row[short] = r["value"]
             row[f"{short}: mål"] = met_text(r["met"])
+        row.update(index_arrows(ctx, m, threshold))  # up/down since the previous quarter (report/trends.py)
         rows.append(row)
     table = Table(pd.DataFrame(rows), title="Kommunerapporter og succeskriterier", note=suppression_note(threshold),
                   count_cols=["Forløb"])._repr_html_() if rows else ""

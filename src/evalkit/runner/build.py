@@ -135,8 +135,8 @@ def build_reports(
     for the user's cache, False for none) holds the validated dataset and the indicators. `overview=False`
     leaves out the status report and the round comparison (a run for a few municipalities).
     """
-    from evalkit.runner.cache import load_dataset
     from evalkit.report.suppression import THRESHOLD
+    from evalkit.runner.cache import load_dataset
     from evalkit.stats.criteria import load_targets
 
     t0 = time.perf_counter()
@@ -238,7 +238,8 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         cached = _cache.lookup_all(ds, targets_file, cache)  # compute_all's indicators, when cached
         # every municipality, also in a run for a few: the suppression of a report's counts depends on the
         # counts of all (grids.py), and a report must be the same page whether made alone or with the others
-        ctx = context.build_context(ds, targets_file=targets_file, cached_indicators=cached)
+        series = _cache.compute_series(ds, targets_file=targets_file, cache=cache)  # every scope, once per run
+        ctx = context.build_context(ds, targets_file=targets_file, cached_indicators=cached, series=series)
         linked_decision(ctx, threshold)  # suppression across all reports, decided before any renders
         if cached is None:
             _cache.store_all(ds, ctx.indicators, targets_file, cache)
