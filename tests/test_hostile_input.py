@@ -642,7 +642,7 @@ def test_parquet_and_xlsx_load_exactly_or_name_the_bad_row(data, fmt, dates_as_t
             if fmt == "parquet":
                 frame.to_parquet(path, index=False)
             else:
-                frame.to_excel(path, index=False)
+                frame.to_excel(path, index=False, engine="openpyxl")  # (pandas would take XlsxWriter, installed too)
         if spoil:
             assert_refused(folder, f"cases.{fmt}", rows=[i + 2], words=("project_entry",), secret="sidste uge",
                            cli=False)
@@ -689,7 +689,7 @@ def test_xlsx_sheets_and_formula_cells(data, choice, defect):
         (folder / f"{table}.csv").unlink()
         frame = expected_frame(table, data[table])
         path = folder / f"{table}.xlsx"
-        with pd.ExcelWriter(path) as writer:
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:  # the engine the cells below are edited with
             if defect == "two sheets":
                 cut = choice.draw(st.integers(0, len(frame)))
                 frame.iloc[:cut].to_excel(writer, sheet_name="Ark1", index=False)

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -233,13 +234,17 @@ def test_published_folder_holds_no_paths_no_private_data_and_literal_names(tmp_p
 
     long_file = next(p for p in out.glob("kommune-lang*.html"))
     assert len(long_file.name) <= 80
-    assert {p.name for p in out.rglob("*")} == {
-        "index.html", "manifest.json", "statusrapport.html", "rundesammenligning.html",
-        f"kommune-{slug(odd)}.html", long_file.name}
-    for path in out.rglob("*"):
-        text = path.read_text(encoding="utf-8")
+    reports = {"statusrapport", "rundesammenligning", f"kommune-{slug(odd)}", long_file.stem}
+    assert {p.name for p in out.iterdir()} == {  # issue 11: each report's workbook and figure folder, the run's files
+        "index.html", "index.xlsx", "indikatorer.csv", "indikatorer.xlsx", "manifest.json",
+        *(f"{r}{x}" for r in reports for x in (".html", ".xlsx", "-figurer"))}
+    for path in (p for p in out.rglob("*") if p.is_file()):
+        blobs = [path.read_bytes()]
+        if path.suffix == ".xlsx":  # a zip of XML parts
+            with zipfile.ZipFile(path) as z:
+                blobs = [z.read(n) for n in z.namelist()]
         for secret in (marker, str(tmp_path), str(ROOT)):
-            assert secret not in text, (path.name, secret)
+            assert all(secret.encode() not in b for b in blobs), (path.name, secret)
     assert not list(private.iterdir())
 
     page = (out / f"kommune-{slug(odd)}.html").read_text(encoding="utf-8")

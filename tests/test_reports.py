@@ -263,7 +263,8 @@ def test_worker_failure_paths_and_kernel_restart(tmp_path):
     finally:
         worker.shutdown()
     # failed notebooks stay in the private folder, never in the report folder
-    assert {p.name for p in out.iterdir()} == {"works.html", "works2.html"}
+    assert {p.name for p in out.iterdir()} == {f"{n}{x}" for n in ("works", "works2")
+                                               for x in (".html", ".xlsx", "-figurer")}  # issue 11: the exports
     assert {p.name for p in work.iterdir()} == {"raises.failed.ipynb", "exit0.failed.ipynb", "dies.failed.ipynb"}
     assert raised.kept == str(work / "raises.failed.ipynb")
     kept = nbformat.read(work / "raises.failed.ipynb", as_version=4)
@@ -316,8 +317,12 @@ def test_failing_municipality_leaves_the_others_and_exits_1(tmp_path, private_tm
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="kommune-toender.html"' in index and 'href="kommune-stevns.html"' not in index
     assert 'Stevns <span class="ek-notmet">fejlede</span>' in index and ".ipynb" not in index
-    # nothing under --out but the published files and the manifest
-    assert {p.name for p in out.rglob("*")} == html_files(out) | {"manifest.json"}
+    # nothing under --out but the published files (issue 11: with workbooks, figures, tidy files), all listed
+    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert files - {"manifest.json"} <= set(read_manifest(out)["files"])
+    assert {f.rpartition(".")[2] for f in files} <= {"html", "json", "xlsx", "csv", "png", "svg"}
+    assert {n.removesuffix(".html") + ".xlsx" for n in html_files(out)} <= files
+    assert not (out / "kommune-stevns.xlsx").exists() and not (out / "kommune-stevns-figurer").exists()
     assert [p.name for p in private_tmp.iterdir()] == [failed.parent.name]  # the run's private folder is gone
 
     # unchanged reports are skipped; the failed one is tried again
@@ -373,7 +378,8 @@ def test_interrupted_run_keeps_only_complete_reports_and_resumes(tmp_path):
     done = {n for n, e in read_manifest(out)["reports"].items() if e["status"] == "ok"}
     assert 1 <= len(done) < 4
     assert {p.stem for p in out.glob("kommune-*.html")} | {p.stem for p in out.glob("[sr]*.html")} == done
-    assert {p.name for p in out.rglob("*")} == {f"{n}.html" for n in done} | {"manifest.json"}
+    assert {p.name for p in out.iterdir()} == {f"{n}{x}" for n in done for x in (".html", ".xlsx", "-figurer")} \
+        | {"manifest.json"}
     assert not list(private.iterdir())  # the run's private folder (context, notebooks) is removed
     # the next run does only what is missing
     env["EVALKIT_TEST_SLEEP"] = "0"
@@ -413,8 +419,12 @@ def test_manifest_is_valid_json_with_provenance(tmp_path):
         assert not {"context_cache", "data"} & set(entry["parameters"])
     assert manifest["written_by"] == "evalkit"
     assert manifest["dataset"] == {"name": "Testdata til rapporter", "folder": "data"}
-    assert set(manifest["files"]) == {"index.html", "kommune-faxe.html", "statusrapport.html",
-                                      "rundesammenligning.html"}
+    reports = {"kommune-faxe", "statusrapport", "rundesammenligning"}
+    own = {"index.html", "index.xlsx", "indikatorer.csv", "indikatorer.xlsx",
+           *(f"{n}{x}" for n in reports for x in (".html", ".xlsx", "-figurer/"))}
+    files = set(manifest["files"])
+    assert own <= files  # issue 11: and each figure file, inside its report's folder
+    assert all(f.partition("/")[0] + "/" in own for f in files - own)
     assert str(tmp_path) not in json.dumps(manifest, ensure_ascii=False)
 
 

@@ -27,6 +27,10 @@ and checked as a reader would attack it:
 - survival curves are drawn only while at least 5 are at risk (the masking
   function the figures use, and the lines of the drawn figures, against numbers
   at risk counted here from the CSV).
+- every other file under --out (issue 11): each workbook shows exactly the cells of its
+  report's HTML tables and no count cell of 1-4; the tidy indikatorer.csv/.xlsx show no count
+  of 1-4 and nothing beside a hidden count; an SVG's text names no 1-4 persons; a PNG is one of
+  the images embedded in its report (drawn from masked data, as checked above).
 A sanity test feeds the checkers hand-written tables that leak, so a checker
 that finds nothing is known to be able to find something.
 """
@@ -1193,6 +1197,8 @@ def published_files_problems(out: Path) -> list[str]:
         elif name == "manifest.json":
             text = " | ".join(str(v) for v in _json_strings(json.loads(path.read_text(encoding="utf-8"))))
             problems += small_counts_in_text(name, f"<p>{text}</p>")
+        elif path.suffix in (".xlsx", ".csv", ".png", ".svg"):
+            continue  # the exports: read by the issue 11 checks below
         else:
             problems.append(f"{name}: a published file the audit cannot read")
     return problems
@@ -1216,10 +1222,9 @@ def test_every_published_file_is_read_and_clean(rendered):
 
 
 @pytest.fixture(scope="module")
-def sample_rendered(tmp_path_factory) -> dict[str, str]:
-    out = tmp_path_factory.mktemp("sample") / "reports"
-    assert build_reports(SAMPLE, out, jobs=2, threshold=T, progress=False) == 0
-    return out
+def sample_rendered(rendered_reports) -> Path:
+    """The sample's --out folder, rendered once per session (conftest.rendered_reports)."""
+    return rendered_reports("sample").out
 
 
 def test_the_committed_sample_has_nothing_recoverable(sample_rendered):
@@ -1241,3 +1246,114 @@ def test_the_series_publish_no_recoverable_count_over_time(rendered):
     from test_trend_disclosure import check_small_cell_reports
 
     check_small_cell_reports(rendered.data, rendered.pages)
+
+
+# --- issue 11: the workbooks, the tidy file and the figure files under --out ------------------
+#
+# Every file under --out is read: HTML (above), manifest.json (no data), and the exports. A
+# workbook must show exactly the cells of its report's HTML tables (so every check above holds
+# for it), and no count cell of it, no count of the tidy file, no text of an SVG shows 1-4
+# persons; a PNG must be one of the images embedded in its report, whose data were masked
+# (test_survival_curves_drawn_only_while_5_at_risk).
+
+AUDITED_KINDS = {".html", ".json", ".xlsx", ".csv", ".png", ".svg"}
+
+
+def test_every_file_under_out_is_a_kind_the_audit_reads(rendered):
+    files = [p for p in rendered.out.rglob("*") if p.is_file()]
+    kinds = {p.suffix for p in files}
+    assert kinds <= AUDITED_KINDS
+    assert {".xlsx", ".csv", ".png", ".svg"} <= kinds
+    assert [p.name for p in files if p.suffix == ".json"] == ["manifest.json"]
+
+
+def exported_sheets(rendered, name: str):
+    """(HTML table, sheet rows) pairs of a report, in order (the workbook's first sheet is "Om data")."""
+    from export_reading import workbook_sheets
+
+    tables = [t for t in parse_tables(rendered.pages[name]) if t.header]
+    sheets = workbook_sheets(rendered.out / name.replace(".html", ".xlsx"))
+    names = list(sheets)
+    assert names[0] == "Om data" and len(names) == len(tables) + 1, name
+    return list(zip(tables, [sheets[s] for s in names[1:]])), sheets["Om data"]
+
+
+def test_workbooks_show_exactly_the_cells_of_the_html(rendered):
+    from export_reading import cell_mismatches, sheet_table
+
+    problems, cells = [], 0
+    for name in rendered.pages:
+        pairs, _ = exported_sheets(rendered, name)
+        for table, rows in pairs:
+            header, body = sheet_table(rows)
+            if header != table.header:
+                problems.append(f"{name}: sheet header {header} against {table.header}")
+            problems += cell_mismatches(name, [[c.text for c in r.cells] for r in table.rows], body)
+            cells += sum(len(r) for r in body)
+    assert problems == []
+    assert cells >= 1000
+
+
+def test_no_workbook_shows_a_count_of_1_to_4(rendered):
+    problems, checked = [], 0
+    for name in rendered.pages:
+        pairs, about = exported_sheets(rendered, name)
+        for table, rows in pairs:
+            header = [c.value for c in rows[0]]
+            for i, row in enumerate(rows[1:len(table.rows) + 1]):
+                for j, cell in enumerate(row[:len(header)]):
+                    named = isinstance(header[j], str) and COUNT_HEADER.match(header[j]) and j > 0
+                    if not (table.is_count(i, j) or named) or isinstance(cell.value, str) or cell.value is None:
+                        continue
+                    checked += 1
+                    if cell.value != int(cell.value) or 0 < cell.value < T:
+                        problems.append(f"{name} {header[:3]}, row {i}, col {j}: {cell.value!r}")
+        text = " | ".join(str(c.value) for row in about for c in row if c.value is not None)
+        problems += small_counts_in_text(f"{name} 'Om data'", f"<p>{text}</p>")
+    assert problems == []
+    assert checked >= 200
+
+
+def test_the_tidy_files_show_no_count_of_1_to_4_and_nothing_from_a_hidden_count(rendered):
+    from export_reading import sheet_table, workbook_sheets
+
+    tidy = pd.read_csv(rendered.out / "indikatorer.csv", dtype=str, keep_default_na=False)
+    problems = []
+    for row in tidy.itertuples(index=False):
+        counts = [row.n] + ([row.værdi] if row.indikator == "n_cases" else [])
+        for text in counts:
+            if text not in ("", SMALL, HIDDEN) and 0 < int(text) < T:
+                problems.append(f"{row.omfang} {row.kommune} {row.runde} {row.indikator}: count {text}")
+        if row.n in (SMALL, HIDDEN) and row.indikator != "n_cases":
+            shown = [v for v in (row.værdi, row.ci_nedre, row.ci_øvre, row.opfyldt) if v not in ("", HIDDEN)]
+            if shown:
+                problems.append(f"{row.omfang} {row.kommune} {row.indikator}: {shown} beside a hidden count")
+    assert problems == []
+    assert (tidy["n"] == SMALL).sum() >= 10 and (tidy["værdi"] == HIDDEN).sum() >= 10
+    # the number of cases per municipality as index.html shows it (a count hidden there is hidden here)
+    index = next(t for t in parse_tables(rendered.pages["index.html"]) if "Forløb" in t.header)
+    shown = {index.label(i): index.rows[i].cells[index.col("Forløb")].text for i in range(len(index.rows))}
+    own = tidy[(tidy["omfang"] == "kommune") & (tidy["indikator"] == "n_cases")]
+    assert {m: v if v in (SMALL, HIDDEN) else f"{int(v):,}".replace(",", ".") for m, v in
+            zip(own["kommune"], own["værdi"])} == shown
+    header, body = sheet_table(workbook_sheets(rendered.out / "indikatorer.xlsx")["Indikatorer"])
+    n = header.index("n")
+    assert [("" if r[n].value is None else str(r[n].value)) for r in body] == list(tidy["n"])
+
+
+def test_figure_files_are_the_masked_figures_of_the_reports(rendered):
+    from export_reading import embedded_pngs, svg_size_and_text
+
+    problems, pngs = [], 0
+    for folder in rendered.out.glob("*-figurer"):
+        page = rendered.pages[folder.name.removesuffix("-figurer") + ".html"]
+        embedded = embedded_pngs(page)
+        for png in folder.glob("*.png"):
+            pngs += 1
+            if png.read_bytes() not in embedded:
+                problems.append(f"{png.name}: not an image of {folder.name}'s report")
+        for svg in folder.glob("*.svg"):
+            _, texts = svg_size_and_text(svg)
+            problems += small_counts_in_text(f"{folder.name}/{svg.name}", "<p>" + " | ".join(texts) + "</p>")
+    assert problems == []
+    assert pngs >= len(ROUND_ROBIN)

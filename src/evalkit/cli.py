@@ -81,13 +81,30 @@ def validate(data: Path, no_cache: bool):
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Every figure as if the data had been extracted on this date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (not suppressed).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the tidy table of indikatorer.csv for every scope "
+              "(project, rounds, municipalities, municipality x round), not suppressed.")
 @_no_cache
 def indicators(data: Path, municipality: str | None, round_: int | None, targets: Path | None, as_of, as_json: bool,
-               no_cache: bool):
+               as_csv: bool, no_cache: bool):
     """Compute every indicator of SPEC section 3."""
     from evalkit.runner.cache import compute_indicators, load_dataset
 
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv exclude each other")
     ds = load_dataset(data, cache=not no_cache)
+    if as_csv:  # issue 11: the whole run's tidy table (the rows of --municipality / --round only, when given)
+        from evalkit.report.tidy import compute_tidy, select
+
+        if as_of is not None:
+            from evalkit.stats.asof import as_of as cut_back
+
+            frame = compute_tidy(cut_back(ds, as_of), targets)
+        else:
+            from evalkit.runner.cache import compute_all
+
+            frame = compute_tidy(ds, targets, compute_all(ds, targets, cache=not no_cache))
+        click.echo(select(frame, ds, municipality, round_), nl=False)
+        return
     result = compute_indicators(ds, municipality=municipality, round_=round_, targets_file=targets, as_of=as_of,
                                 cache=not no_cache)
     if as_json:

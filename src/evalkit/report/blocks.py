@@ -9,14 +9,16 @@ persons (`Row.counts`) and which person counts their statistics rest on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from html import unescape
 
 import pandas as pd
 from markupsafe import Markup  # text that is already HTML (a link, the "Opfyldt" marker)
 
 from evalkit.report import html
 
-__all__ = ["Html", "Markup", "Note", "Row", "Section", "Table"]
+__all__ = ["Footer", "Html", "Markup", "Note", "Row", "Section", "Table"]
 
 
 @dataclass(frozen=True)
@@ -125,3 +127,11 @@ class Html:
 
     def __repr__(self) -> str:
         return self.text
+
+
+class Footer(Html):
+    """The provenance footer: its HTML, and its rows as (label, text) for the workbook's sheet "Om data"."""
+
+    def __init__(self, text: str, items: list[tuple[str, str]]):
+        super().__init__(text)
+        self.items = [(k, unescape(re.sub(r"<[^>]+>", "", v))) for k, v in items]

@@ -59,14 +59,26 @@ def report_link(name: str, title: str, status: str | None) -> Markup:
     return ENV.get_template("links.html.j2").module.report_link(name, title, status)
 
 
+def css_string(text: str) -> str:
+    """`text` for a CSS string in double quotes inside an HTML <style>: every character but plain
+    letters, digits and spaces as a 6-digit CSS escape (no quote, backslash, '<' or line break survives)."""
+    return "".join(c if (c.isascii() and (c.isalnum() or c in " .,:-()")) else f"\\{ord(c):06X}" for c in text)
+
+
+def print_header(title: str, extraction_date: str | None) -> str:
+    """The text of the @page margin box that heads every printed page (issue 11), CSS-escaped."""
+    return css_string(f"{title} · udtræksdato {extraction_date}" if extraction_date else title)
+
+
 def render_index(name: str, extraction_date: str, version: str, input_hash: str | None, general: list[dict],
-                 table: str) -> str:
+                 table: str, workbook: str | None = None) -> str:
     """The runner's index.html in the report frame (index.html.j2, head.html.j2).
 
     `general` holds the cross-municipality reports ({name, title, status}); `table` is the
-    municipalities' table, already HTML (`render_table`).
+    municipalities' table, already HTML (`render_table`); `workbook` the index's Excel file, linked when given.
     """
     page = ENV.get_template("index.html.j2").render(
         name=name, extraction_date=extraction_date, version=version, input_hash=input_hash or "",
-        general=general, table=Markup(table))
+        general=general, table=Markup(table), workbook=workbook,
+        print_header=print_header(f"Rapporter: {name}", extraction_date))
     return page + "\n"  # Jinja drops the template's last newline; a text file ends with one

@@ -17,7 +17,6 @@ may be drawn (`suppression.caseload_points`). A NaN or None is not drawn.
 from __future__ import annotations
 
 import functools
-import io
 import math
 
 import matplotlib
@@ -27,6 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
+from evalkit.report import render
 from evalkit.report.format import HIDDEN, fmt_num
 from evalkit.spec import WEEK_39
 
@@ -77,17 +77,21 @@ class Plot:
 
     def __init__(self, figure: Figure, tight: bool = True):
         self.figure = figure
-        self.tight = tight  # crop to the drawn content (costs a second draw; off for fixed layouts)
+        self.tight = tight  # crop to the drawn content
         self._png: bytes | None = None
+        self._crop = None  # the PNG's crop, which the SVG keeps
 
     @_styled
     def png(self) -> bytes:
         if self._png is None:
-            buf = io.BytesIO()
-            self.figure.savefig(buf, format="png", dpi=DPI, bbox_inches="tight" if self.tight else None,
-                                metadata={"Software": None})
-            self._png = buf.getvalue()
+            self._png, self._crop = render.png_and_crop(self.figure, DPI, self.tight)
         return self._png
+
+    @_styled
+    def svg(self) -> str:
+        """The same figure as SVG, with the PNG's crop and its text as text (the figure files, issue 11)."""
+        self.png()
+        return render.svg(self.figure, DPI, self._crop)
 
     def _repr_png_(self):
         return (self.png(), {"alt": self.alt}) if self.alt else self.png()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 import evalkit
-from evalkit.report.blocks import Html
+from evalkit.report.blocks import Footer
 from evalkit.report.cells import fmt_count, fmt_subset
 from evalkit.report.context import ReportContext, file_name
 from evalkit.report.format import (  # the one Danish formatter; its names are used from here too
@@ -29,7 +29,7 @@ def public_parameters(parameters: dict) -> dict:
     return shown
 
 
-def provenance_footer(ctx: ReportContext, parameters: dict, threshold: int, quality: dict | None = None) -> Html:
+def provenance_footer(ctx: ReportContext, parameters: dict, threshold: int, quality: dict | None = None) -> Footer:
     """Data quality and provenance: rows loaded, extraction date, input hash, version, parameters."""
     meta = ctx.meta
     rows = meta.rows
@@ -62,5 +62,5 @@ def provenance_footer(ctx: ReportContext, parameters: dict, threshold: int, qual
         ("Beregnet", html.escape(str(meta.built))),
     ]
     body = "".join(f'<tr><th scope="row">{k}</th><td>{v}</td></tr>' for k, v in items)
-    return Html(f'<div class="ek-footer"><table><caption>Datagrundlag, parametre og datakvalitet</caption>'
-                f'{body}</table></div>')
+    return Footer(f'<div class="ek-footer"><table><caption>Datagrundlag, parametre og datakvalitet</caption>'
+                  f'{body}</table></div>', items)

@@ -63,6 +63,7 @@ import time
 from pathlib import Path
 
 import evalkit
+from evalkit.runner import exports
 from evalkit.runner.export import _index_key, _write_index
 from evalkit.runner.kernels import KernelPool
 from evalkit.runner.manifest import (
@@ -152,7 +153,9 @@ def build_reports(
         return 1
     threshold = THRESHOLD if threshold is None else int(threshold)
     plan = plan_reports(ds, data, chosen, targets_file, nb_dir, threshold, overview)
-    manifest = check_out_folder(out, [INDEX, *(j.html for j in plan)])
+    # issue 11: the workbooks, figure folders (listed as 'name/') and the run's tidy files too
+    own_files = [INDEX, *(j.html for j in plan), *exports.planned_files([j.name for j in plan])]
+    manifest = check_out_folder(out, own_files)
 
     # 2. plan: which reports are unchanged since the last run
     code_hash = _code_hash()
@@ -165,7 +168,8 @@ def build_reports(
 
     def unchanged(job: ReportJob) -> bool:
         entry = done.get(job.name, {})
-        return entry.get("status") == "ok" and entry.get("key") == job.key and (out / job.html).exists()
+        return (entry.get("status") == "ok" and entry.get("key") == job.key and (out / job.html).exists()
+                and (out / exports.workbook_name(job.name)).exists())
 
     todo = [j for j in plan if force or not unchanged(j)]
     skipped = [j for j in plan if j not in todo]
@@ -173,11 +177,11 @@ def build_reports(
     # 3. write: the out folder with its manifest (listing every file this run may write), then the reports
     manifest.update({"evalkit_version": evalkit.__version__,
                      "dataset": {"name": ds.name, "folder": Path(data).resolve().name}})
-    manifest["files"] = sorted(set(manifest["files"]) | {INDEX, *(j.html for j in plan)})
+    manifest["files"] = sorted(set(manifest["files"]) | set(own_files))
     _create_out(out, manifest)
     index_salt = [code_hash, targets_hash, threshold]
     if not todo and manifest.get("index_key") == _index_key(out, ds.input_hash, plan, manifest, index_salt) \
-            and (out / INDEX).exists():
+            and all((out / f).exists() for f in (INDEX, *exports.RUN_FILES)):
         return _summary(out, {}, skipped, t0)  # nothing changed: no context to compute, no kernel to start
     with _PrivateFolder() as work:
         return _run(ds, out, work, plan, todo, skipped, manifest, targets_file, jobs, threshold, progress, t0,
@@ -215,9 +219,11 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         job = by_name[result.name]
         if result.ok:
             entry = _manifest_entry(job, ds, result, "ok")
+            manifest["files"] = sorted(set(manifest["files"]) | set(result.files))
         else:
             result.kept = keep_failed(result)
             (out / job.html).unlink(missing_ok=True)  # a stale report must not pass for a current one
+            exports.remove_report_exports(out, job.name)  # nor its workbook and figures
             entry = _manifest_entry(job, ds, result, "failed")
         results[job.name] = result
         done[job.name] = entry

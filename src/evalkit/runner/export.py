@@ -72,10 +72,14 @@ def _index_key(out: Path, input_hash: str, plan: list[ReportJob], manifest: dict
 
 def _write_index(out: Path, ctx: ReportContext, plan: list[ReportJob], manifest: dict, threshold: int, salt: list) -> None:
     """index.html: a link to every report, each municipality's criteria at a glance; its key in the manifest."""
-    from evalkit.report.index import index_page
+    from evalkit.report.index import index_page, index_table
+    from evalkit.runner import exports
 
     input_hash = ctx.meta.input_hash
-    html = index_page(ctx, _index_listing(out, input_hash, plan, manifest), manifest["reports"], threshold)
+    listing = _index_listing(out, input_hash, plan, manifest)
+    table = index_table(ctx, listing, manifest["reports"], threshold)
+    html = index_page(ctx, listing, manifest["reports"], threshold, workbook=exports.INDEX_XLSX, table=table)
     write_atomic(out / INDEX, html)
+    exports.write_run_exports(out, ctx, table, threshold)  # issue 11: index.xlsx and the tidy indicators
     manifest["index_key"] = _index_key(out, input_hash, plan, manifest, salt)
     _save_manifest(out, manifest)

@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 
 from evalkit.iorw import write_atomic
+from evalkit.runner import exports
 from evalkit.runner.engine import _register_warm_engine
 from evalkit.runner.export import make_exporter, notebook_to_html
 from evalkit.runner.plan import JobResult, ReportJob
@@ -30,6 +31,11 @@ for _name in ("numpy", "pandas", "matplotlib.pyplot", "evalkit.report.context",
         importlib.import_module(_name)
     except Exception:  # a real import error shows in the notebook that needs the module
         pass
+
+try:  # issue 11: tables, figures and footer also as data for the workbook and figure files (report/workbook.py)
+    importlib.import_module("evalkit.report.workbook").install(get_ipython())
+except Exception:  # without them the report still renders; its workbook then has no sheets
+    pass
 
 
 def _evalkit_reset(_ip=get_ipython()):
@@ -149,9 +155,14 @@ class Worker:
             kept = work / job.failed_notebook
             os.replace(tmp_ipynb, kept)
             return JobResult(job.name, False, time.perf_counter() - t0, error.strip()[:500], os.getpid(), str(kept))
+        # issue 11: link the workbook, head the printed pages; then the workbook and figure files
+        executed.metadata["title"] = job.title
+        executed.metadata["evalkit"] = exports.page_metadata(job.name, executed)
         write_atomic(out / job.html, notebook_to_html(executed, job.title, self.exporter))
+        files = exports.write_report_exports(out, job.name, job.title, executed,
+                                             exports.suppression_note(job.parameters.get("suppression_threshold")))
         tmp_ipynb.unlink(missing_ok=True)
-        return JobResult(job.name, True, time.perf_counter() - t0, "", os.getpid())
+        return JobResult(job.name, True, time.perf_counter() - t0, "", os.getpid(), files=files)
 
 
 class KernelPool:

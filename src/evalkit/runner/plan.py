@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import evalkit
@@ -91,6 +91,7 @@ class JobResult:
     error: str = ""
     worker_pid: int = 0
     kept: str = ""  # a failed report's executed notebook, in the run's private folder
+    files: list = field(default_factory=list)  # the workbook and figure files written beside the HTML (issue 11)
 
 
 

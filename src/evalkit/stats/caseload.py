@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+
 from evalkit.spec import WEEK_39
 from evalkit.stats.progression import progression_table
 from evalkit.stats.status import valid_flexjob
