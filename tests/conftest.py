@@ -127,27 +127,39 @@ class RenderedReports:
 
 
 @pytest.fixture(scope="session")
-def rendered_reports(tmp_path_factory):
-    """Render every report of a dataset once per test session (per xdist worker) and share it.
+def rendered_reports(tmp_path_factory, worker_id):
+    """Render every report of a dataset once per test run and share it, also across xdist workers.
 
     `rendered_reports("sample")` (data/sample) or `rendered_reports("small-cells")` (the small-cell
-    dataset of test_suppression_everywhere), at the default threshold. Readers must not write under `out`.
+    dataset of test_suppression_everywhere), at the default threshold. The first worker to ask renders
+    into the run's shared temporary folder under a file lock; the others wait and read the same files
+    (pytest-xdist's recipe for session fixtures). Readers must not write under `out`.
     """
+    import fcntl
+
     from evalkit.runner.build import build_reports
 
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker_id != "master" else base
     done: dict[str, RenderedReports] = {}
 
     def render(name: str) -> RenderedReports:
         if name not in done:
-            root = tmp_path_factory.mktemp(name)
-            if name == "sample":
-                data = Path(__file__).resolve().parents[1] / "data" / "sample"
-            else:
-                from test_suppression_everywhere import write_small_cells_dataset
+            root = shared / f"rendered-{name}"
+            with open(shared / f"rendered-{name}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not (root / "complete").exists():
+                    root.mkdir(exist_ok=True)
+                    if name == "sample":
+                        data = Path(__file__).resolve().parents[1] / "data" / "sample"
+                    else:
+                        from test_suppression_everywhere import write_small_cells_dataset
 
-                data = write_small_cells_dataset(root / "data")
+                        data = write_small_cells_dataset(root / "data")
+                    assert build_reports(data, root / "reports", jobs=2, progress=False) == 0
+                    (root / "complete").write_text(str(data), encoding="utf-8")
+            data = Path((root / "complete").read_text(encoding="utf-8"))
             out = root / "reports"
-            assert build_reports(data, out, jobs=2, progress=False) == 0
             done[name] = RenderedReports(data, out, {p.name: p.read_text(encoding="utf-8")
                                                      for p in sorted(out.glob("*.html"))})
         return done[name]

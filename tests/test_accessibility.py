@@ -33,7 +33,7 @@ PLACEHOLDER = "No description has been provided for this image"
 # A number as the reports write it: '1.607', '48,9', '-0,0478' (a percent sign or unit follows as text).
 NUMBER = re.compile(r"(?<![\w,.])-?\d{1,3}(?:\.\d{3})*(?:,\d+)?(?![\w])|(?<![\w,.])-?\d+(?:,\d+)?(?![\w])")
 IDENTIFIERS = re.compile(r"\b(succeskriterium|runde) \d\b")  # names, not values: 'succeskriterium 3', 'runde 2'
-DANISH = re.compile(r"\b(kurver?|diagram|Søjlediagram|Punktdiagram|Linjediagrammer|plot)\b.*\b(andel|timer|mål)",
+DANISH = re.compile(r"\b\w*(kurver?|diagram|diagrammer|plot)\b.*\b(andel|timer|mål|antal|flow)",
                     re.IGNORECASE)
 
 

@@ -144,7 +144,9 @@ def test_one_municipality_gives_its_report_and_the_index_and_the_same_report(ful
     result = CliRunner().invoke(main, ["reports", str(sample_plus_small), "--out", str(out), "--municipality",
                                        "lilleby"])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"index.html", "kommune-lilleby.html", "manifest.json"}
+    assert {p.name for p in out.iterdir()} == {"index.html", "kommune-lilleby.html", "manifest.json", "index.xlsx",
+                                               "kommune-lilleby.xlsx", "kommune-lilleby-figurer", "indikatorer.csv",
+                                               "indikatorer.xlsx"}
     assert set(read_manifest(out)["reports"]) == {"kommune-lilleby"}
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="kommune-lilleby.html"' in index and "statusrapport" not in index

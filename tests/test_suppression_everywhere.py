@@ -57,7 +57,6 @@ from evalkit.report.blocks import Section
 from evalkit.report.context import build_context
 from evalkit.report.municipality import MunicipalityReport
 from evalkit.report.round_comparison import RoundComparison
-from evalkit.runner.build import build_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -126,22 +125,15 @@ class Rendered:
     out: Path
     pages: dict[str, str]  # file name -> HTML
     ctx: dict  # the runner's context: what the reports were rendered from
-    seconds: float
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> Rendered:
-    import time
-
-    root = tmp_path_factory.mktemp("suppression")
-    data = write_small_cells_dataset(root / "data")
-    out = root / "reports"
-    t0 = time.perf_counter()
-    assert build_reports(data, out, jobs=2, threshold=T, progress=False) == 0
-    seconds = time.perf_counter() - t0
-    pages = {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.html"))}
-    ctx = build_context(load_dataset(data))  # what the runner computed (it keeps no copy under --out)
-    return Rendered(data, out, pages, ctx, seconds)
+def rendered(rendered_reports) -> Rendered:
+    """The small-cell dataset's reports, rendered once per test run (conftest.rendered_reports, at the
+    default threshold T), and the context the runner rendered them from."""
+    run = rendered_reports("small-cells")
+    ctx = build_context(load_dataset(run.data))  # what the runner computed (it keeps no copy under --out)
+    return Rendered(run.data, run.out, run.pages, ctx)
 
 
 # --- reading tables back from HTML -----------------------------------------------------
@@ -632,7 +624,6 @@ def test_dataset_has_small_cells_in_every_report(rendered):
     """The checks below are not vacuous: every kind of report shows many '<5' and some 'x'."""
     pages = rendered.pages
     assert len(pages) == 1 + 1 + 1 + len(ROUND_ROBIN) + len(SC1_MIX) + 1  # index, status, rounds, municipalities
-    print(f"\nrendered {len(pages)} reports in {rendered.seconds:.1f} s")
 
     def count_cells(name, symbol):
         return sum(row.cells[j].text == symbol for t in parse_tables(pages[name]) for i, row in enumerate(t.rows)

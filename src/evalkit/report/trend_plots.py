@@ -1,18 +1,15 @@
 """The figures of the time sections (issue 10): data already rounded and masked, Danish alt text given.
 
 Each function takes what `evalkit.trends` publishes (None where a value is
-hidden: nothing is drawn there) and returns an `AltFigure`, which a notebook
-displays as an embedded PNG inside ``<figure>`` with the given alt text (the
-numbers of the figure in Danish words, for readers who cannot see it). Built on
-`matplotlib.figure.Figure` with matplotlib's defaults plus a fixed style, as
-`evalkit.plots` does; imports only the formatter.
+hidden: nothing is drawn there) and returns a `plots.Plot` with the given alt text
+(the numbers of the figure in Danish words, for readers who cannot see it), shown
+and exported as every report figure is. Built on `matplotlib.figure.Figure` with
+matplotlib's defaults plus a fixed style, as `evalkit.report.plots` does; imports
+only the formatter and `plots.Plot`.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import textwrap
 
 import matplotlib
@@ -24,9 +21,10 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from evalkit.report.format import fmt_num
+from evalkit.report.plots import Plot
 
 DPI = 96
-COLORS = ["#0b5c8a", "#d9822b", "#2a9d8f", "#8e5ea2", "#c0392b", "#6b8e23"]
+COLORS = ["#0b5c8a", "#c0661a", "#2a9d8f", "#8e5ea2", "#c0392b", "#6b8e23"]
 PROJECT_COLOR = "#6b767e"
 TARGET_COLOR = "#c0392b"
 # As report/plots.py's STYLE, plus a fixed title position: matplotlib otherwise measures every
@@ -37,32 +35,12 @@ _pct_axis = FuncFormatter(lambda y, _pos: f"{fmt_num(100 * y, 0)} %")
 _num_axis = FuncFormatter(lambda y, _pos: fmt_num(y, 0))
 
 
-class AltFigure:
-    """A finished figure shown as ``<figure><img alt=...></figure>`` (PNG embedded as base64)."""
-
-    def __init__(self, figure: Figure, alt: str, tight: bool = True):
-        self.figure = figure
-        self.alt = alt
-        self.tight = tight  # crop to the drawn content (a second draw: off for the many-panel grid)
-        self._png: bytes | None = None
-
-    def png(self) -> bytes:
-        if self._png is None:
-            with matplotlib.rc_context():
-                matplotlib.rcdefaults()
-                matplotlib.rcParams.update(STYLE)
-                buf = io.BytesIO()
-                self.figure.savefig(buf, format="png", dpi=DPI, bbox_inches="tight" if self.tight else None, metadata={"Software": None})
-            self._png = buf.getvalue()
-        return self._png
-
-    def _repr_html_(self) -> str:
-        data = base64.b64encode(self.png()).decode("ascii")
-        return (f'<figure class="ek-figure"><img src="data:image/png;base64,{data}" '
-                f'alt="{html.escape(self.alt, quote=True)}"></figure>')
-
-    def __repr__(self) -> str:
-        return f"<evalkit figure: {self.alt}>"
+def _finished(figure: Figure, alt: str) -> Plot:
+    """The figure as every report figure is shown (`plots.Plot`: an embedded PNG with `alt` as its alt
+    text, and the figure files of issue 11); fixed margins, so one draw, no crop."""
+    plot = Plot(figure, tight=False)
+    plot.alt = alt
+    return plot
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -112,7 +90,7 @@ def _draw(func):
 
 
 @_draw
-def stock_lines(dates: list[str], lines: dict[str, list], title: str, alt: str) -> AltFigure:
+def stock_lines(dates: list[str], lines: dict[str, list], title: str, alt: str) -> Plot:
     """One line per status category (rounded counts at month-ends); None leaves a gap.
 
     Drawn in an axes without matplotlib's axis machinery (its ticks cost more than the lines):
@@ -139,7 +117,7 @@ def stock_lines(dates: list[str], lines: dict[str, list], title: str, alt: str) 
     fig.text(0.42, 0.95, title, ha="center", va="bottom", fontsize=10)
     fig.legend(*ax.get_legend_handles_labels(), loc="upper left", bbox_to_anchor=(0.76, 0.9), frameon=False,
                fontsize=9)
-    return AltFigure(fig, alt, tight=False)  # fixed margins: one draw instead of two
+    return _finished(fig, alt)  # fixed margins: one draw instead of two
 
 
 GAP_X, GAP_Y = 0.18, 0.55  # between panels, in panel widths and heights
@@ -204,7 +182,7 @@ def _panels(ax, panels: list[dict], ncols: int, size: int = 7, every: int = 4, w
 
 
 @_draw
-def criteria_panels(panels: list[dict], own_label: str, alt: str) -> AltFigure:
+def criteria_panels(panels: list[dict], own_label: str, alt: str) -> Plot:
     """One panel per criterion: the scope's values per quarter with 95 % bars, the project's line, the target.
 
     panel: {title, dates, value, low, high, project (values, no interval), target}; drawn by `_panels`.
@@ -217,12 +195,12 @@ def criteria_panels(panels: list[dict], own_label: str, alt: str) -> AltFigure:
                Line2D([], [], color=TARGET_COLOR, linestyle="--", linewidth=1)]
     fig.legend(handles, [own_label, "Projektet i alt", "Mål"], loc="center left", bbox_to_anchor=(0.82, 0.5),
                frameon=False, fontsize=9)
-    return AltFigure(fig, alt, tight=False)
+    return _finished(fig, alt)
 
 
 @_draw
 def flow_overview(quarters: list[str], project: dict[str, list], municipalities: list[tuple[str, dict]],
-                  labels: dict[str, str], alt: str) -> AltFigure:
+                  labels: dict[str, str], alt: str) -> Plot:
     """Left: the project's flows per quarter (grouped bars). Right: each municipality's flows over the
     period, one column of bars per flow (None: hidden, marked 'x')."""
     names = list(labels)
@@ -259,11 +237,11 @@ def flow_overview(quarters: list[str], project: dict[str, list], municipalities:
         bx.xaxis.set_major_locator(MaxNLocator(3))
         bx.xaxis.set_major_formatter(_num_axis)
         bx.set_title(textwrap.fill(labels[name], 16), fontsize=9)
-    return AltFigure(fig, alt, tight=False)  # fixed margins: one draw
+    return _finished(fig, alt)  # fixed margins: one draw
 
 
 @_draw
-def criteria_grid(panels: list[dict], title: str, target, alt: str, ncols: int = 5) -> AltFigure:
+def criteria_grid(panels: list[dict], title: str, target, alt: str, ncols: int = 5) -> Plot:
     """Small multiples: per municipality its shown quarterly values against the project's line and target,
     every panel in one axes (`_panels`)."""
     nrows = max(1, int(np.ceil(len(panels) / ncols)))
@@ -271,4 +249,4 @@ def criteria_grid(panels: list[dict], title: str, target, alt: str, ncols: int =
     ax = fig.add_axes((0.0, 0.0, 1.0, 1 - 0.45 / fig.get_figheight()))
     _panels(ax, [{**p, "title": p["label"], "target": target} for p in panels], ncols=ncols)
     fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
-    return AltFigure(fig, alt, tight=False)
+    return _finished(fig, alt)

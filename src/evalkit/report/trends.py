@@ -208,7 +208,7 @@ class MunicipalityTrend:
         last = points[-1]
         peak = max(points, key=lambda p: p["counts"]["ledighedsydelse"] or 0)
         alt = (f"Linjediagram: antal borgere i hver statuskategori i {self.municipality} ved hver månedsudgang fra "
-               f"{_month(dates[0])} til {_month(dates[-1])}, afrundet til nærmeste 5. Ved {fmt_date(last['date'])}: "
+               f"{fmt_date(dates[0])} til {fmt_date(dates[-1])}, afrundet til nærmeste 5. Ved {fmt_date(last['date'])}: "
                + ", ".join(f"{STATUS_LABELS[c]} {fmt_int(last['counts'][c])}" for c in shown)
                + f". Flest på ledighedsydelse: {fmt_int(peak['counts']['ledighedsydelse'])} ved "
                f"{fmt_date(peak['date'])}.")
@@ -257,7 +257,7 @@ class MunicipalityTrend:
             panels.append({"title": CRITERIA_LABELS[key].split(". ", 1)[1], "dates": dates, "value": value,
                            "low": low, "high": high, "project": project[key], "target": target})
             seen = [(d, v) for d, v in zip(dates, value) if v is not None]
-            text = (f"{CRITERIA_SHORT[key]}: {len(seen)} af {len(dates)} kvartaler vist" +
+            text = (f"{CRITERIA_SHORT[key]}: {len(seen)} kvartaler vist" +
                     (f", fra {fmt_pct(seen[0][1])} ({fmt_date(seen[0][0])}) til {fmt_pct(seen[-1][1])} "
                      f"({fmt_date(seen[-1][0])})" if seen else "") +
                     ("" if target is None else f", mål {TARGET_SIGN[key]} {fmt_pct(target)}"))
@@ -365,7 +365,7 @@ class StatusTrends:
                         "en udvikling.")
         target = _series(self.ctx, None)["quarterly"][-1][key].get("target")
         last = [(p["label"], next((v for v in reversed(p["value"]) if v is not None), None)) for p in with_points]
-        alt = (f"Små diagrammer, ét pr. kommune med mindst to viste kvartaler ({len(with_points)} af {len(panels)}): "
+        alt = ("Små diagrammer, ét pr. kommune med mindst to viste kvartaler: "
                f"{CRITERIA_LABELS[key]} pr. kvartal mod projektet i alt (grå)"
                + ("" if target is None else f" og målet {TARGET_SIGN[key]} {fmt_pct(target)} (stiplet)")
                + ". Seneste viste værdi: " + "; ".join(f"{m} {fmt_pct(v)}" for m, v in last) + ".")
