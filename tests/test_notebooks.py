@@ -49,8 +49,10 @@ def assert_report(page: str, expected_sections: list[str]) -> None:
     assert "Traceback" not in page and "Error" not in page
 
 
-def test_municipality_notebook_runs_as_is_with_plain_papermill(tmp_path):
-    """The notebook as a project lead opens it: default parameters, a fresh kernel, cwd = notebooks/."""
+def test_municipality_notebook_runs_as_is_with_plain_papermill(tmp_path, rendered_reports):
+    """The notebook as a project lead opens it: default parameters, a fresh kernel, cwd = notebooks/.
+    Its figures are the runner's, byte for byte: run by hand it computes the context of every
+    municipality, so it hides what the runner's report hides (the linked decision needs them all)."""
     folder = notebooks_dir()
     executed = pm.execute_notebook(str(folder / "municipality.ipynb"), str(tmp_path / "out.ipynb"),
                                    kernel_name="python3", cwd=str(folder), progress_bar=False)
@@ -59,6 +61,9 @@ def test_municipality_notebook_runs_as_is_with_plain_papermill(tmp_path):
     page = notebook_to_html(executed, "Kommunerapport: Tønder")
     assert_report(page, MUNICIPALITY_SECTIONS)
     assert "Kommunerapport: Tønder" in page
+    figures = re.compile(r'src="data:image/png;base64,([^"]+)"').findall
+    runner = rendered_reports("sample").pages["kommune-toender.html"]
+    assert len(figures(page)) >= 4 and figures(page) == figures(runner)
     assert page.count("data:image/png;base64,") >= 3  # survival, hours, caseload
 
 

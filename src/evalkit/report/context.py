@@ -269,7 +269,9 @@ def report_context(data=None, cache=None, targets_file=None, municipality: str |
     environment (CONTEXT_KEY_ENV). A warm kernel keeps the loaded cache in memory
     (keyed by path, size and modification time), so many notebooks in one kernel
     read it once. Run by hand with cache=None, the notebook computes its context
-    from the dataset (for `municipality` only, when given).
+    from the dataset: for every municipality, whatever `municipality` says, because what a
+    report hides depends on the counts of all of them (the linked decision, report/grids.py);
+    a partial context would publish counts the runner's report of the same municipality hides.
     """
     if cache:
         path = Path(cache)
@@ -283,5 +285,4 @@ def report_context(data=None, cache=None, targets_file=None, municipality: str |
         raise ValueError("give the dataset folder (data) or the runner's context cache")
     from evalkit.data.dataset import load_dataset
 
-    return build_context(load_dataset(data), targets_file=targets_file,
-                         municipalities=None if municipality is None else [municipality])
+    return build_context(load_dataset(data), targets_file=targets_file)
