@@ -155,31 +155,27 @@ def _by_municipality(frame: pd.DataFrame, names: list[str]) -> dict[str, pd.Data
     return {m: groups.get(m, frame.iloc[:0]) for m in names}
 
 
-def build_context(ds, targets_file=None, municipalities: list[str] | None = None,
-                  cached_indicators=None, series: dict | None = None) -> ReportContext:
+def build_context(ds, targets_file=None, cached_indicators=None, series: dict | None = None) -> ReportContext:
     """Every indicator and every frame the three report notebooks show, computed once.
 
     Plain data (dicts, frames and survival summaries), so it pickles: the report
     runner writes it once and each notebook loads it (`report_context`).
-    `municipalities` limits the per-municipality parts to those (a run or a notebook
-    for a few municipalities); the project and round parts are always there.
+    Always every municipality: what a report hides depends on the counts of all of them
+    (the linked decision, report/grids.py), so there is no context of a few.
     `cached_indicators` is `compute_all`'s result when the caller has it.
     `series`: `compute_series(ds, targets_file=...)` of every scope when the caller
     has it (the runner's cache); computed here otherwise.
     """
-    from evalkit.data.names import find_municipality
     from evalkit.stats.criteria import load_targets
     from evalkit.stats.indicators import case_facts, compute_all, compute_indicators
 
     e = ds.extraction_date
     cases = ds.cases
     all_names = sorted(str(m) for m in cases["municipality"].unique())
-    chosen = all_names if municipalities is None else [find_municipality(all_names, m) for m in municipalities]
     rounds = sorted(int(r) for r in cases["round"].unique())
     # per-case survival, progression and regression rows with caseloads, computed once
     facts = case_facts(ds)
-    all_indicators = cached_indicators or compute_all(
-        ds, targets_file=targets_file, facts=facts, municipalities=None if municipalities is None else chosen)
+    all_indicators = cached_indicators or compute_all(ds, targets_file=targets_file, facts=facts)
     keys = {"key_municipality": "municipality", "key_round": "round"}
     frames = {
         "cases": cases.assign(_has_hours=cases["case_id"].isin(ds.hours["case_id"]),
@@ -192,10 +188,10 @@ def build_context(ds, targets_file=None, municipalities: list[str] | None = None
     hours_points = caseworker_points(facts.regression["hours_change"], cases)
 
     rounds_of = {m: sorted(int(r) for r in rs) for m, rs in cases.groupby("municipality")["round"].unique().items()}
-    per_municipality = {name: _by_municipality(frame, chosen) for name, frame in frames.items()}
-    goal_rows = _goal_rows(ds.goals, cases, chosen)
+    per_municipality = {name: _by_municipality(frame, all_names) for name, frame in frames.items()}
+    goal_rows = _goal_rows(ds.goals, cases, all_names)
     units = {}
-    for m in chosen:
+    for m in all_names:
         own = {name: groups[m] for name, groups in per_municipality.items()}
         units[(m, None)] = _unit(ds, all_indicators["municipalities"][m], own, goal_rows[m], None)
         for r in rounds_of[m] if len(rounds_of[m]) > 1 else []:

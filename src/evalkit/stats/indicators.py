@@ -171,21 +171,18 @@ def case_facts(ds: Dataset) -> _Facts:
     return _facts(ds, case_caseloads(ds.cases, ds.extraction_date, ds.rounds))
 
 
-def compute_all(ds: Dataset, targets_file=None, facts: _Facts | None = None,
-                municipalities: list[str] | None = None) -> dict:
+def compute_all(ds: Dataset, targets_file=None, facts: _Facts | None = None) -> dict:
     """{"project": ..., "municipalities": {name: ...}, "rounds": {round: ...}} in one pass.
 
     Per-case facts and caseloads are computed once for the full dataset and then
     split, so 98 municipalities cost little more than one. Pass `facts` (from
-    `case_facts`) when the caller has them already; `municipalities` (names as in
-    the data) limits "municipalities" to those, for a run that reports on a few.
+    `case_facts`) when the caller has them already.
     """
     targets = load_targets(targets_file)
     facts = case_facts(ds) if facts is None else facts
-    wanted = None if municipalities is None else set(municipalities)
     return {
         "project": _indicators(facts, None, None, targets),
         "municipalities": {str(m): _indicators(f, str(m), None, targets)
-                           for m, f in _split(facts, "municipality").items() if wanted is None or m in wanted},
+                           for m, f in _split(facts, "municipality").items()},
         "rounds": {int(r): _indicators(f, None, int(r), targets) for r, f in _split(facts, "round").items()},
     }
