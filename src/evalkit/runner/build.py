@@ -246,7 +246,8 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         # counts of all (grids.py), and a report must be the same page whether made alone or with the others
         series = _cache.compute_series(ds, targets_file=targets_file, cache=cache)  # every scope, once per run
         ctx = context.build_context(ds, targets_file=targets_file, cached_indicators=cached, series=series)
-        linked_decision(ctx, threshold)  # suppression across all reports, decided before any renders
+        # suppression across all reports, decided before any renders (the search is cached by its system)
+        linked_decision(ctx, threshold, memo=_cache.DecisionMemo(cache))
         if cached is None:
             _cache.store_all(ds, ctx.indicators, targets_file, cache)
         context.write_context(context_file, ctx, key)

@@ -353,6 +353,36 @@ def compute_series(ds, municipality=None, round_=None, targets_file=None, cache=
     return _cached_result("series", ds, params, compute, cache)
 
 
+class DecisionMemo:
+    """The linked suppression's protections (report/publication.py), kept by the fingerprint of the
+    system they protect: a run whose counts, states and equations are the same as an earlier run's
+    (another municipality, a changed --targets, a re-run) takes the stored states instead of
+    searching again. The states are checked against the system before use (`LinkedCounts.restore`)."""
+
+    def __init__(self, cache=True):
+        self.store = _cache(cache)
+
+    def _key(self, fingerprint: str) -> str:
+        return _key("linked", fingerprint, {})
+
+    def get(self, fingerprint: str):
+        if self.store is None:
+            return None
+        hit = self.store.get("linked", self._key(fingerprint))
+        if hit is None:
+            return None
+        try:
+            return from_json_bytes(hit[0]["states.json"])
+        except (ValueError, KeyError, UnicodeDecodeError) as err:
+            _note(f"linked entry ignored and removed ({type(err).__name__})")
+            _remove(self.store.root / self.store.entry_name("linked", self._key(fingerprint)))
+            return None
+
+    def put(self, fingerprint: str, states: list) -> None:
+        if self.store is not None:
+            self.store.put("linked", self._key(fingerprint), {"states.json": to_json_bytes(states)}, {})
+
+
 def clear(cache=True) -> tuple[Path, int]:
     """Empty the cache folder: (its path, entries removed)."""
     store = _cache(cache) or Cache()
