@@ -30,7 +30,8 @@ class Decision:
     newly_hidden: list = field(default_factory=list)
     seconds: float = 0.0  # time spent deciding (the search: `stats` of LinkedCounts)
     stats: dict = field(default_factory=dict)
-    merged: dict = field(default_factory=dict, repr=False)  # grid name -> merged mask (`merge_grid`), cached
+    # grid name -> merged mask (`merge_grid`), worked out when first asked; not part of the decision
+    merged: dict = field(default_factory=dict, repr=False, compare=False)
 
     def code(self, key, default=None):
         return self.codes.get(key, default)

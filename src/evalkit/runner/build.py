@@ -196,7 +196,6 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
     # the context's heavy imports (statsmodels, scipy) happen here, before the kernel threads start:
     # importing them while those threads import could race in CPython 3.11's ast.parse (seen under pytest)
     from evalkit.report import context  # noqa: F401
-    from evalkit.report.grids import linked_decision
 
     done = manifest["reports"]
     results: dict[str, JobResult] = {}
@@ -241,15 +240,10 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
     try:
         from evalkit.runner import cache as _cache
 
-        cached = _cache.lookup_all(ds, targets_file, cache)  # compute_all's indicators, when cached
         # every municipality, also in a run for a few: the suppression of a report's counts depends on the
         # counts of all (grids.py), and a report must be the same page whether made alone or with the others
-        series = _cache.compute_series(ds, targets_file=targets_file, cache=cache)  # every scope, once per run
-        ctx = context.build_context(ds, targets_file=targets_file, cached_indicators=cached, series=series)
-        # suppression across all reports, decided before any renders (the search is cached by its system)
-        linked_decision(ctx, threshold, memo=_cache.DecisionMemo(cache))
-        if cached is None:
-            _cache.store_all(ds, ctx.indicators, targets_file, cache)
+        # and the suppression across all reports, decided before any renders (grids.linked_decision)
+        ctx = _cache.report_context(ds, targets_file, threshold, cache)
         context.write_context(context_file, ctx, key)
         if pool is not None:
             ordered = sorted(todo, key=lambda j: -j.weight)

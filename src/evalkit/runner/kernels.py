@@ -26,7 +26,8 @@ KERNEL_NAME = "python3"
 WARMUP_CODE = """\
 import importlib
 for _name in ("numpy", "pandas", "matplotlib.pyplot", "evalkit.report.context",
-              "evalkit.report.municipality", "evalkit.report.status_report", "evalkit.report.round_comparison"):
+              "evalkit.report.municipality", "evalkit.report.status_report", "evalkit.report.round_comparison",
+              "scipy.optimize"):  # the reports' suppression solves linear programmes (report/suppression.py)
     try:
         importlib.import_module(_name)
     except Exception:  # a real import error shows in the notebook that needs the module
@@ -71,26 +72,48 @@ class Worker:
     def __init__(self, kernel_name: str = KERNEL_NAME, env: dict | None = None):
         self.kernel_name = kernel_name
         self.env = env  # the kernel's environment (default: this process's)
-        self.exporter = make_exporter()
-        self.engine = _register_warm_engine()
         self.km = None
         self.kc = None
-        self.start_kernel()
+        # the kernel process first, and its pre-imports sent: it warms up (on the other core) while this
+        # thread imports nbconvert and papermill
+        self.launch_kernel()
+        warmup = self.send_warmup()
+        self.exporter = make_exporter()
+        self.engine = _register_warm_engine()
+        self.wait_warmup(warmup)
 
     def start_kernel(self) -> None:
-        import nbformat
+        self.launch_kernel()
+        self.wait_warmup(self.send_warmup())
+
+    def launch_kernel(self) -> None:
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
         self.km = AsyncKernelManager(kernel_name=self.kernel_name)
         # the kernel's own log (e.g. its TCP notice) is not ours to print
         run_sync(self.km.start_kernel)(stderr=subprocess.DEVNULL, **({"env": self.env} if self.env else {}))
+
+    def send_warmup(self) -> str:
+        """Connect to the launched kernel, wait until it answers, and send it the pre-imports
+        (WARMUP_CODE) without waiting for them; the request's id."""
+        from jupyter_core.utils import run_sync
+
         self.kc = self.km.client()
         self.kc.start_channels()
         run_sync(self.kc.wait_for_ready)(timeout=120)
-        warm = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WARMUP_CODE)])
-        warm.metadata["kernelspec"] = {"name": self.kernel_name, "display_name": "Python 3", "language": "python"}
-        self._execute(warm, None, {})
+        return self.kc.execute(WARMUP_CODE, silent=True, store_history=False)
+
+    def wait_warmup(self, msg_id: str) -> None:
+        """Wait for the reply to the pre-imports (an error there shows in the notebook that needs the module)."""
+        from jupyter_core.utils import run_sync
+
+        deadline = time.monotonic() + CELL_TIMEOUT
+        while time.monotonic() < deadline:
+            reply = run_sync(self.kc.get_shell_msg)(timeout=max(1.0, deadline - time.monotonic()))
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return
+        raise TimeoutError("the kernel did not finish its pre-imports")
 
     def shutdown(self) -> None:
         from jupyter_core.utils import run_sync
