@@ -195,7 +195,7 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
 
     # the context's heavy imports (statsmodels, scipy) happen here, before the kernel threads start:
     # importing them while those threads import could race in CPython 3.11's ast.parse (seen under pytest)
-    from evalkit.report import context  # noqa: F401
+    from evalkit.report import context
 
     done = manifest["reports"]
     results: dict[str, JobResult] = {}
@@ -238,12 +238,12 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         pool = KernelPool(max(1, min(int(jobs or 1), len(todo))),
                           env={**os.environ, context.CONTEXT_KEY_ENV: key.hex()})
     try:
-        from evalkit.runner import cache as _cache
+        from evalkit.runner.context_cache import report_context
 
         # every municipality, also in a run for a few: the suppression of a report's counts depends on the
         # counts of all (grids.py), and a report must be the same page whether made alone or with the others
         # and the suppression across all reports, decided before any renders (grids.linked_decision)
-        ctx = _cache.report_context(ds, targets_file, threshold, cache)
+        ctx = report_context(ds, targets_file, threshold, cache)
         context.write_context(context_file, ctx, key)
         if pool is not None:
             ordered = sorted(todo, key=lambda j: -j.weight)

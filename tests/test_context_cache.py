@@ -1,0 +1,189 @@
+"""The cached report context and linked decision (evalkit.runner.cache.report_context, DecisionMemo; issue 12).
+
+A context from the cache must equal the one built from the data in every field (frames exactly, with
+their index and dtypes; survival summaries; the linked decision), so a report made from it is the same
+page; a changed input file, evalkit source file or parameter (targets, threshold, the dataset folder's
+name the footer shows) is a new entry; a stored decision is used only for the very same system of counts
+and only when its states could be the search's result; a damaged entry is ignored, removed and rebuilt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import write_dataset
+
+import evalkit
+from evalkit.report import context as context_module
+from evalkit.report import linked, publication
+from evalkit.report import suppression as sup
+from evalkit.report.grids import linked_decision
+from evalkit.runner import cache_store
+from evalkit.runner import context_cache as cache
+from evalkit.runner.cache_store import Cache
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+def entries(store: Cache, kind: str) -> list[Path]:
+    return sorted(p for p in store.root.iterdir() if cache_store._ENTRY.fullmatch(p.name)
+                  and p.name.startswith(f"{kind}-"))
+
+
+def assert_same(a, b, where="ctx"):
+    """Equal all the way down, with the same types; frames exactly (index type and dtypes too)."""
+    assert type(a) is type(b), (where, type(a), type(b))
+    if dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            if isinstance(a, publication.Decision) and f.name in ("seconds", "stats"):
+                continue  # how long the search took
+            if f.compare or f.name == "linked":
+                assert_same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for (ka, va), kb in zip(a.items(), b):
+            assert type(ka) is type(kb), (where, ka)
+            assert_same(va, b[kb], f"{where}[{ka!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_exact=True, check_index_type=True, check_column_type=True)
+        assert type(a.index) is type(b.index) and a.index.name == b.index.name, where
+    elif isinstance(a, float) and math.isnan(a):
+        assert math.isnan(b), where
+    else:
+        assert a == b, where
+
+
+@pytest.fixture(scope="module")
+def sample_built():
+    """The sample's context built from the data, with its linked decision at the default threshold."""
+    from evalkit.data.dataset import load_dataset
+
+    ds = load_dataset(SAMPLE)
+    ctx = context_module.build_context(ds)
+    linked_decision(ctx, sup.THRESHOLD)
+    return ds, ctx
+
+
+def refuse_building(monkeypatch):
+    """Building a context or searching a decision fails: what still comes, comes from the cache."""
+    monkeypatch.setattr(context_module, "build_context", lambda *a, **k: pytest.fail("context built"))
+    monkeypatch.setattr(linked.LinkedCounts, "protect", lambda *a, **k: pytest.fail("decision searched"))
+
+
+def test_cached_context_equals_the_built_one(sample_built, tmp_path, monkeypatch):
+    ds, expected = sample_built
+    store = Cache(tmp_path / "cache")
+    first = cache.report_context(ds, cache=store)  # built and stored
+    assert len(entries(store, "context")) == 1 and len(entries(store, "linked")) == 1
+    refuse_building(monkeypatch)
+    second = cache.report_context(ds, cache=store)  # read from the cache only
+    assert second is not first
+    for got in (first, second):
+        assert_same(expected.meta.__class__(**{**dataclasses.asdict(expected.meta), "built": ""}),
+                    got.meta.__class__(**{**dataclasses.asdict(got.meta), "built": ""}), "meta")
+        for f in dataclasses.fields(expected):
+            if f.name != "meta":
+                assert_same(getattr(expected, f.name), getattr(got, f.name), f.name)
+    # the frames of the units keep their own row labels (a selection of the project's rows)
+    unit = second.units[(second.municipalities[0], None)]
+    assert not isinstance(unit.progression.index, pd.RangeIndex) or unit.progression.empty
+    assert second.meta.built == first.meta.built  # when the stored context was computed
+
+
+def test_a_changed_parameter_input_or_source_is_a_new_context(sample_built, tmp_path, monkeypatch):
+    ds, _ = sample_built
+    store = Cache(tmp_path / "cache")
+    cache.report_context(ds, cache=store)
+    targets = tmp_path / "mål.yml"
+    targets.write_text("default:\n  sc1: 0.5\n", encoding="utf-8")
+    a = cache.report_context(ds, targets_file=targets, cache=store)
+    targets.write_text("default:\n  sc1: 0.9\n", encoding="utf-8")  # the same file, other bytes
+    b = cache.report_context(ds, targets_file=targets, cache=store)
+    assert (a.targets["default"]["sc1"], b.targets["default"]["sc1"]) == (0.5, 0.9)
+    assert b.meta.targets_file == "mål.yml"
+    other_name = tmp_path / "andre-mål.yml"
+    shutil.copy(targets, other_name)
+    assert cache.report_context(ds, targets_file=other_name, cache=store).meta.targets_file == "andre-mål.yml"
+    three = cache.report_context(ds, threshold=3, cache=store)
+    assert 3 in three.linked and sup.THRESHOLD not in three.linked
+    assert len(entries(store, "context")) == 5
+    # the targets do not change what is counted: the decision's search ran once per threshold
+    assert len(entries(store, "linked")) == 2
+
+    moved = write_dataset(tmp_path / "data")  # another dataset: its own context
+    from evalkit.data.dataset import load_dataset
+
+    small = load_dataset(moved)
+    assert cache.report_context(small, cache=store).municipalities == sorted(small.cases["municipality"].unique())
+    assert len(entries(store, "context")) == 6
+
+    real = evalkit.code_hash
+    monkeypatch.setattr(evalkit, "code_hash", lambda *a, **k: "changed-" + real(*a, **k))
+    cache.report_context(small, cache=store)  # a changed evalkit source: a new entry
+    assert len(entries(store, "context")) == 7
+
+
+def test_a_damaged_context_entry_is_removed_and_rebuilt(sample_built, tmp_path, capsys):
+    ds, expected = sample_built
+    store = Cache(tmp_path / "cache")
+    cache.report_context(ds, cache=store)
+    (entry,) = entries(store, "context")
+    frames = sorted(entry.glob("frames-*.parquet"))
+    assert len(frames) >= 2  # frames of the same columns share a file
+    frames[0].write_bytes(frames[0].read_bytes()[:-10])  # truncated
+    again = cache.report_context(ds, cache=store)
+    assert "ignored" in capsys.readouterr().err
+    assert_same(expected.linked, again.linked, "linked")
+    assert_same(expected.units, again.units, "units")
+
+
+def test_a_decision_is_restored_only_onto_the_same_system():
+    def system(value_c: int):
+        lc = linked.LinkedCounts(5)
+        lc.add("total", 12)
+        lc.add("a", 3)
+        lc.add("c", value_c)
+        lc.equal("total", ["a", "c"])
+        return lc
+
+    lc = system(9)
+    fingerprint, before = lc.fingerprint(), lc.states()
+    lc.protect()
+    after = lc.states()
+    # "a" is <5 and 12 - 9 would tell it: "c" is hidden too
+    assert (before, after) == ([sup.SHOWN, sup.PRIMARY, sup.SHOWN], [sup.SHOWN, sup.PRIMARY, sup.SECONDARY])
+    assert system(9).fingerprint() == fingerprint
+    assert system(10).fingerprint() != fingerprint
+    fresh = system(9)
+    assert fresh.restore(after) and fresh.states() == after
+    # states the search cannot leave: the <5 "a" shown, a count short, an unknown state, not a list
+    for bad in ([sup.SHOWN, sup.SHOWN, sup.SECONDARY], after[:-1], [*after[:-1], 7], "0,1,2"):
+        again = system(9)
+        assert not again.restore(bad)
+        assert again.states() == before
+
+
+def test_the_memo_skips_the_search_for_the_same_system(sample_built, tmp_path, monkeypatch):
+    ds, expected = sample_built
+    store = Cache(tmp_path / "cache")
+    ctx = context_module.build_context(ds)
+    first = linked_decision(ctx, sup.THRESHOLD, memo=cache.DecisionMemo(store))
+    searches = []
+    monkeypatch.setattr(linked.LinkedCounts, "protect",
+                        lambda self, *a, **k: searches.append(1) or pytest.fail("searched"))
+    ctx.linked.clear()
+    second = linked_decision(ctx, sup.THRESHOLD, memo=cache.DecisionMemo(store))
+    assert not searches
+    for got in (first, second):
+        assert isinstance(got, publication.Decision)
+        assert (got.codes, got.newly_hidden) == (expected.linked[sup.THRESHOLD].codes,
+                                                 expected.linked[sup.THRESHOLD].newly_hidden)
