@@ -89,6 +89,8 @@ class ReportContext:
     # across every report, decided once (`grids.linked_decision`; the runner decides it before it
     # writes the context, so every notebook reads the same decision)
     linked: dict = field(default_factory=dict, compare=False, repr=False)
+    # (count, threshold) -> `grids.count_grid`'s grid and mask, worked out when first asked
+    grids: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
 
 AT_RISK_WEEKS = (0, 13, 26, 39, 52, 78, 104, 130, 156)

@@ -153,7 +153,16 @@ def count_grid(ctx: ReportContext, name: str, threshold: int = sup.THRESHOLD) ->
     cell under this mask, so a number hidden in one report cannot be worked out from the totals
     and the others. Cells whose complement in their whole (e.g. cases not on ledighedsydelse at
     start) is 1 to threshold-1 are hidden from the start. None for a partial context.
+    Worked out once per context, count and threshold (a report asks for each cell many times).
     """
+    key = (name, int(threshold))
+    if key not in ctx.grids:
+        ctx.grids[key] = _count_grid(ctx, name, threshold)
+    found = ctx.grids[key]
+    return None if found is None else (found[0].copy(), found[1].copy())
+
+
+def _count_grid(ctx: ReportContext, name: str, threshold: int):
     if name == "n_cases":
         return _case_grids(ctx, threshold)[1]
     counts = _count_values(ctx, name)
