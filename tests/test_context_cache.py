@@ -99,8 +99,10 @@ def test_cached_context_equals_the_built_one(sample_built, tmp_path, monkeypatch
     assert second.meta.built == first.meta.built  # when the stored context was computed
 
 
-def test_a_changed_parameter_input_or_source_is_a_new_context(sample_built, tmp_path, monkeypatch):
-    ds, _ = sample_built
+def test_a_changed_parameter_input_or_source_is_a_new_context(tmp_path, monkeypatch):
+    from evalkit.data.dataset import load_dataset
+
+    ds = load_dataset(write_dataset(tmp_path / "data"))
     store = Cache(tmp_path / "cache")
     cache.report_context(ds, cache=store)
     targets = tmp_path / "mål.yml"
@@ -119,21 +121,26 @@ def test_a_changed_parameter_input_or_source_is_a_new_context(sample_built, tmp_
     # the targets do not change what is counted: the decision's search ran once per threshold
     assert len(entries(store, "linked")) == 2
 
-    moved = write_dataset(tmp_path / "data")  # another dataset: its own context
-    from evalkit.data.dataset import load_dataset
-
-    small = load_dataset(moved)
-    assert cache.report_context(small, cache=store).municipalities == sorted(small.cases["municipality"].unique())
+    changed = write_dataset(tmp_path / "other")  # a changed input file: its own context
+    (changed / "cases.csv").write_text((changed / "cases.csv").read_text(encoding="utf-8").replace(
+        "C4,København,2,W3", "C4,København,2,W9"), encoding="utf-8")
+    other = load_dataset(changed)
+    assert other.input_hash != ds.input_hash
+    assert cache.report_context(other, cache=store).meta.input_hash == other.input_hash
     assert len(entries(store, "context")) == 6
 
     real = evalkit.code_hash
     monkeypatch.setattr(evalkit, "code_hash", lambda *a, **k: "changed-" + real(*a, **k))
-    cache.report_context(small, cache=store)  # a changed evalkit source: a new entry
+    cache.report_context(ds, cache=store)  # a changed evalkit source: a new entry
     assert len(entries(store, "context")) == 7
 
 
-def test_a_damaged_context_entry_is_removed_and_rebuilt(sample_built, tmp_path, capsys):
-    ds, expected = sample_built
+def test_a_damaged_context_entry_is_removed_and_rebuilt(tmp_path, capsys):
+    from evalkit.data.dataset import load_dataset
+
+    ds = load_dataset(write_dataset(tmp_path / "data"))
+    expected = context_module.build_context(ds)
+    linked_decision(expected, sup.THRESHOLD)
     store = Cache(tmp_path / "cache")
     cache.report_context(ds, cache=store)
     (entry,) = entries(store, "context")
@@ -144,6 +151,7 @@ def test_a_damaged_context_entry_is_removed_and_rebuilt(sample_built, tmp_path, 
     assert "ignored" in capsys.readouterr().err
     assert_same(expected.linked, again.linked, "linked")
     assert_same(expected.units, again.units, "units")
+    assert len(entries(store, "context")) == 1  # the damaged one removed, the rebuilt one stored
 
 
 def test_a_decision_is_restored_only_onto_the_same_system():
