@@ -193,8 +193,6 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
     """Compute the context, run the notebooks of `todo`, write the index; the exit code."""
     from tqdm import tqdm
 
-    # the context's heavy imports (statsmodels, scipy) happen here, before the kernel threads start:
-    # importing them while those threads import could race in CPython 3.11's ast.parse (seen under pytest)
     from evalkit.report import context
 
     done = manifest["reports"]

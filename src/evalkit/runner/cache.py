@@ -256,6 +256,19 @@ def load_dataset(data, cache=True):
 # --------------------------------------------------------------------------- results (plain JSON data)
 
 
+def read_json(store: Cache, kind: str, key: str, name: str = "result.json"):
+    """The JSON file `name` of the entry kind/key, or None: missing, or unreadable (then removed)."""
+    hit = store.get(kind, key)
+    if hit is None:
+        return None
+    try:
+        return from_json_bytes(hit[0][name])
+    except (ValueError, KeyError, UnicodeDecodeError) as err:
+        _note(f"{kind} entry ignored and removed ({type(err).__name__})")
+        _remove(store.root / store.entry_name(kind, key))
+        return None
+
+
 def _cached_result(kind: str, ds, params: dict, compute, cache):
     """compute() from the cache entry of kind/params on `ds`, or computed and stored."""
     store = _cache(cache)
@@ -266,13 +279,9 @@ def _cached_result(kind: str, ds, params: dict, compute, cache):
     except OSError:
         return compute()
     key = _key(kind, ds.input_hash, params)
-    hit = store.get(kind, key)
-    if hit is not None:
-        try:
-            return from_json_bytes(hit[0]["result.json"])
-        except (ValueError, KeyError, UnicodeDecodeError) as err:
-            _note(f"{kind} entry ignored and removed ({type(err).__name__})")
-            _remove(store.root / store.entry_name(kind, key))
+    found = read_json(store, kind, key)
+    if found is not None:
+        return found
     result = compute()
     try:
         data = to_json_bytes(result)
@@ -293,15 +302,7 @@ def lookup_all(ds, targets_file=None, cache=True) -> dict | None:
         key = _key("all", ds.input_hash, {"targets": _targets_hash(targets_file)})
     except OSError:
         return None
-    hit = store.get("all", key)
-    if hit is None:
-        return None
-    try:
-        return from_json_bytes(hit[0]["result.json"])
-    except (ValueError, KeyError, UnicodeDecodeError) as err:
-        _note(f"all entry ignored and removed ({type(err).__name__})")
-        _remove(store.root / store.entry_name("all", key))
-        return None
+    return read_json(store, "all", key)
 
 
 def store_all(ds, result: dict, targets_file=None, cache=True) -> None:

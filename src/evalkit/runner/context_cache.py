@@ -20,8 +20,8 @@ from evalkit.runner.cache import (
     compute_series,
     frame_from_parquet,
     frame_to_parquet,
-    from_json_bytes,
     lookup_all,
+    read_json,
     store_all,
     to_json_bytes,
 )
@@ -212,17 +212,7 @@ class DecisionMemo:
         return _key("linked", fingerprint, {})
 
     def get(self, fingerprint: str):
-        if self.store is None:
-            return None
-        hit = self.store.get("linked", self._key(fingerprint))
-        if hit is None:
-            return None
-        try:
-            return from_json_bytes(hit[0]["states.json"])
-        except (ValueError, KeyError, UnicodeDecodeError) as err:
-            _note(f"linked entry ignored and removed ({type(err).__name__})")
-            _remove(self.store.root / self.store.entry_name("linked", self._key(fingerprint)))
-            return None
+        return None if self.store is None else read_json(self.store, "linked", self._key(fingerprint), "states.json")
 
     def put(self, fingerprint: str, states: list) -> None:
         if self.store is not None:
