@@ -105,21 +105,24 @@ def test_a_changed_parameter_input_or_source_is_a_new_context(tmp_path, monkeypa
     ds = load_dataset(write_dataset(tmp_path / "data"))
     store = Cache(tmp_path / "cache")
     cache.report_context(ds, cache=store)
-    targets = tmp_path / "mål.yml"
-    targets.write_text("default:\n  sc1: 0.5\n", encoding="utf-8")
-    a = cache.report_context(ds, targets_file=targets, cache=store)
-    targets.write_text("default:\n  sc1: 0.9\n", encoding="utf-8")  # the same file, other bytes
-    b = cache.report_context(ds, targets_file=targets, cache=store)
-    assert (a.targets["default"]["sc1"], b.targets["default"]["sc1"]) == (0.5, 0.9)
-    assert b.meta.targets_file == "mål.yml"
-    other_name = tmp_path / "andre-mål.yml"
-    shutil.copy(targets, other_name)
-    assert cache.report_context(ds, targets_file=other_name, cache=store).meta.targets_file == "andre-mål.yml"
+    with monkeypatch.context() as patched:  # changed targets compute nothing again (`context.with_targets`)
+        refuse_building(patched)
+        targets = tmp_path / "mål.yml"
+        targets.write_text("default:\n  sc1: 0.5\n", encoding="utf-8")
+        a = cache.report_context(ds, targets_file=targets, cache=store)
+        targets.write_text("default:\n  sc1: 0.9\n", encoding="utf-8")  # the same file, other bytes
+        b = cache.report_context(ds, targets_file=targets, cache=store)
+        assert (a.targets["default"]["sc1"], b.targets["default"]["sc1"]) == (0.5, 0.9)
+        assert (a.indicators["project"]["sc1"]["target"], b.indicators["project"]["sc1"]["target"]) == (0.5, 0.9)
+        assert b.meta.targets_file == "mål.yml"
+        other_name = tmp_path / "andre-mål.yml"
+        shutil.copy(targets, other_name)
+        assert cache.report_context(ds, targets_file=other_name, cache=store).meta.targets_file == "andre-mål.yml"
+    assert len(entries(store, "context")) == 1
     three = cache.report_context(ds, threshold=3, cache=store)
     assert 3 in three.linked and sup.THRESHOLD not in three.linked
-    assert len(entries(store, "context")) == 5
-    # the targets do not change what is counted: the decision's search ran once per threshold
-    assert len(entries(store, "linked")) == 2
+    assert len(entries(store, "context")) == 2
+    assert len(entries(store, "linked")) == 2  # the decision's search ran once per threshold
 
     changed = write_dataset(tmp_path / "other")  # a changed input file: its own context
     (changed / "cases.csv").write_text((changed / "cases.csv").read_text(encoding="utf-8").replace(
@@ -127,12 +130,12 @@ def test_a_changed_parameter_input_or_source_is_a_new_context(tmp_path, monkeypa
     other = load_dataset(changed)
     assert other.input_hash != ds.input_hash
     assert cache.report_context(other, cache=store).meta.input_hash == other.input_hash
-    assert len(entries(store, "context")) == 6
+    assert len(entries(store, "context")) == 3
 
     real = evalkit.code_hash
     monkeypatch.setattr(evalkit, "code_hash", lambda *a, **k: "changed-" + real(*a, **k))
     cache.report_context(ds, cache=store)  # a changed evalkit source: a new entry
-    assert len(entries(store, "context")) == 7
+    assert len(entries(store, "context")) == 4
 
 
 def test_a_damaged_context_entry_is_removed_and_rebuilt(tmp_path, capsys):
@@ -195,3 +198,29 @@ def test_the_memo_skips_the_search_for_the_same_system(sample_built, tmp_path, m
         assert isinstance(got, publication.Decision)
         assert (got.codes, got.newly_hidden) == (expected.linked[sup.THRESHOLD].codes,
                                                  expected.linked[sup.THRESHOLD].newly_hidden)
+
+
+def test_a_context_with_other_targets_equals_one_built_with_them(sample_built, tmp_path):
+    """`context.with_targets` (what the cache does for a --targets file) against a context computed
+    with the targets from the start: equal in every field, the quarterly series' verdicts included."""
+    from evalkit.data.dataset import load_dataset
+
+    ds, plain = sample_built
+    targets = tmp_path / "mål.yml"
+    # a default, a round's and a municipality's target (spelt without ø), each of them deciding verdicts
+    targets.write_text("default:\n  sc1: 0.25\n  sc2: 0.6\n  sc3: 0.3\nrounds:\n  2: {sc1: 0.5, sc3: 0.1}\n"
+                       "municipalities:\n  Toender: {sc2: 0.95, sc1: 0.05}\n", encoding="utf-8")
+    expected = context_module.build_context(load_dataset(SAMPLE), targets_file=targets)
+    got = context_module.with_targets(plain, ds, targets)
+    for f in dataclasses.fields(expected):
+        if f.name not in ("meta", "linked"):
+            assert_same(getattr(expected, f.name), getattr(got, f.name), f.name)
+    assert got.meta.targets_file == expected.meta.targets_file == "mål.yml"
+    assert got.linked == plain.linked
+    verdicts = {(m, k): expected.indicators["municipalities"][m][k]["met"] for m in expected.municipalities
+                for k in ("sc1", "sc2", "sc3")}
+    assert verdicts != {(m, k): plain.indicators["municipalities"][m][k]["met"] for m, k in verdicts}
+    assert expected.indicators["municipalities"]["Tønder"]["sc2"]["target"] == 0.95
+    back = context_module.with_targets(got, ds, None)  # and back to the shipped targets
+    for name in ("indicators", "units", "series", "targets"):
+        assert_same(getattr(plain, name), getattr(back, name), name)

@@ -232,6 +232,32 @@ def build_context(ds, targets_file=None, cached_indicators=None, series: dict | 
     )
 
 
+def with_targets(ctx: ReportContext, ds, targets_file=None) -> ReportContext:
+    """The context `ctx` of `ds` with the targets of `targets_file` (None: the shipped ones): the same
+    as `build_context(ds, targets_file=targets_file)`, without computing anything again. Targets
+    change only the criteria's targets and verdicts (`indicators.with_targets`,
+    `series.series_with_targets`); what is counted, and so the linked decision, stays."""
+    import dataclasses
+
+    from evalkit.stats.criteria import load_targets
+    from evalkit.stats.indicators import with_targets as block_with_targets
+    from evalkit.stats.series import series_with_targets
+
+    targets = load_targets(targets_file)
+    ind = ctx.indicators
+    indicators = {
+        "project": block_with_targets(ind["project"], targets),
+        "municipalities": {m: block_with_targets(b, targets) for m, b in ind["municipalities"].items()},
+        "rounds": {r: block_with_targets(b, targets) for r, b in ind["rounds"].items()},
+    }
+    units = {(m, r): dataclasses.replace(unit, indicators=indicators["municipalities"][m] if r is None
+                                         else block_with_targets(unit.indicators, targets))
+             for (m, r), unit in ctx.units.items()}
+    meta = dataclasses.replace(ctx.meta, targets_file=file_name(targets_file) if targets_file else None)
+    return dataclasses.replace(ctx, meta=meta, indicators=indicators, targets=targets, units=units,
+                               series=series_with_targets(ctx.series, ds.cases, targets), linked=dict(ctx.linked))
+
+
 CONTEXT_KEY_ENV = "EVALKIT_CONTEXT_KEY"  # the run's key for the context file, in the kernels' environment
 _TAG_SIZE = hashlib.sha256().digest_size
 

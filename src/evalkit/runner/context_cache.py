@@ -1,6 +1,6 @@
 """The report context in the cache (issue 12): `report_context` gives the context a run's reports read,
 with its linked decision, from the cache when this user's evalkit made it from the same files, code
-and parameters before; `DecisionMemo` keeps the linked suppression's search by the system it protects.
+and parameters before (kept with the shipped targets; a --targets file is put on it); `DecisionMemo` keeps the linked suppression's search by the system it protects.
 
 Written as JSON with its frames as Parquet (`_ContextCodec`), never pickled; stored and trusted as every
 entry of evalkit.runner.cache is (evalkit.runner.cache_store).
@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from evalkit.report.suppression import THRESHOLD
 from evalkit.runner.cache import (
     _cache,
     _decode,
     _encode,
     _key,
-    _targets_hash,
     compute_series,
     frame_from_parquet,
     frame_to_parquet,
@@ -152,25 +152,29 @@ def context_from_files(files: dict[str, bytes], info: dict):
 
 def report_context(ds, targets_file=None, threshold: int | None = None, cache=True):
     """`context.build_context(ds, targets_file)` (every indicator, frame and series the reports show)
-    with the linked decision of `threshold` made (`grids.linked_decision`), from the cache when this
-    user's evalkit made it from the same files, code and parameters before; else built (with the
-    cached indicators and series; the decision's search cached by its system, `DecisionMemo`) and stored."""
-    from evalkit.report.context import build_context, file_name
-    from evalkit.report.suppression import THRESHOLD
+    with the linked decision of `threshold` made (`grids.linked_decision`).
 
-    threshold = THRESHOLD if threshold is None else int(threshold)
+    The cache holds the context with the shipped targets, made by this user's evalkit from the same
+    files, code and parameters; a --targets file is put on it (`context.with_targets`: targets
+    change verdicts, not what is computed or counted), so changed targets compute nothing again.
+    Else it is built (with the cached indicators and series; the decision's search cached by its
+    system, `DecisionMemo`) and stored."""
+    from evalkit.report.context import with_targets
+
+    ctx = _shipped_targets_context(ds, THRESHOLD if threshold is None else int(threshold), cache)
+    return ctx if targets_file is None else with_targets(ctx, ds, targets_file)
+
+
+def _shipped_targets_context(ds, threshold: int, cache):
+    from evalkit.report.context import build_context
+    from evalkit.report.grids import linked_decision
+
     store = _cache(cache)
     key = None
     if store is not None and ds.input_hash:
-        try:
-            key = _key("context", ds.input_hash, {
-                "targets": _targets_hash(targets_file),
-                "targets_name": file_name(targets_file) if targets_file else None,  # the footer names them
-                "folder": Path(ds.source).resolve().name if ds.source else None,
-                "threshold": threshold})
-        except OSError:
-            key = None
-    if key is not None:
+        key = _key("context", ds.input_hash, {
+            "folder": Path(ds.source).resolve().name if ds.source else None,  # the footer names it
+            "threshold": threshold})
         hit = store.get("context", key)
         if hit is not None:
             try:
@@ -181,13 +185,10 @@ def report_context(ds, targets_file=None, threshold: int | None = None, cache=Tr
             except (CacheError, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError) as err:
                 _note(f"context entry ignored and removed ({type(err).__name__}: {err})")
                 _remove(store.root / store.entry_name("context", key))
-    cached = lookup_all(ds, targets_file, cache)
-    series = compute_series(ds, targets_file=targets_file, cache=cache)
-    ctx = build_context(ds, targets_file=targets_file, cached_indicators=cached, series=series)
+    cached = lookup_all(ds, None, cache)
+    ctx = build_context(ds, cached_indicators=cached, series=compute_series(ds, cache=cache))
     if cached is None:
-        store_all(ds, ctx.indicators, targets_file, cache)
-    from evalkit.report.grids import linked_decision
-
+        store_all(ds, ctx.indicators, None, cache)
     linked_decision(ctx, threshold, memo=DecisionMemo(cache))
     if key is not None:
         try:

@@ -116,6 +116,17 @@ def _with_target(result: dict, key: str, targets: dict, round_, municipality) ->
     return {**result, "target": target, "met": target_met(key, result.get("value"), target)}
 
 
+def with_targets(block: dict, targets: dict) -> dict:
+    """An indicators block (`compute_indicators`, `compute_all`'s parts) with other targets: the
+    targets and verdicts of sc1-sc3 as `_indicators` gives them, from what the block says of itself
+    (its selection and rounds present), so changed targets need no new computation."""
+    selection, present = block["selection"], block["rounds_present"]
+    round_ = selection["round"]
+    target_round = round_ if round_ is not None else (present[0] if len(present) == 1 else None)
+    return {**block, **{key: _with_target(block[key], key, targets, target_round, selection["municipality"])
+                        for key in ("sc1", "sc2", "sc3")}}
+
+
 def _indicators(facts: _Facts, municipality: str | None, round_: int | None, targets: dict) -> dict:
     """All indicators of one selection from its facts."""
     e = facts.extraction_date

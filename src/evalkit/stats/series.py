@@ -314,6 +314,29 @@ def _quarterly(ds: Dataset, scopes: list[Scope], member_of: sparse.csr_matrix, a
 # --- public ------------------------------------------------------------------------
 
 
+def series_with_targets(series: dict, cases: pd.DataFrame, targets: dict) -> dict:
+    """`compute_series`'s result for the cases `cases` (those it was computed from) with other targets:
+    each quarter's sc1-sc3 targets and verdicts as `_quarterly` gives them, without computing the
+    series again (the round whose targets apply is the scope's, else its only round entered by then)."""
+    scopes = {}
+    for label, block in series["scopes"].items():
+        m, r = block["municipality"], block["round"]
+        members = np.ones(len(cases), dtype=bool)
+        if m is not None:
+            members &= (cases["municipality"] == m).to_numpy()
+        if r is not None:
+            members &= (cases["round"] == r).to_numpy()
+        scope = Scope(label, m, r, members)
+        first = cases[members].groupby("round")["project_entry"].min().to_dict()
+        quarterly = []
+        for point in block["quarterly"]:
+            target_round = _target_round(scope, first, pd.Timestamp(point["date"]))
+            quarterly.append({**point, **{key: _with_target(point[key], key, targets, scope, target_round)
+                                          for key in ("sc1", "sc2", "sc3")}})
+        scopes[label] = {**block, "quarterly": quarterly}
+    return {**series, "scopes": scopes}
+
+
 def compute_series(ds: Dataset, municipality: str | None = None, round_: int | None = None,
                    targets_file=None) -> dict:
     """The monthly and quarterly series (plain JSON types) for every scope, or for one selection.
