@@ -220,6 +220,11 @@ def _reasoned(block: dict, empty: bool, reason_if_empty: str, no_cases: bool) ->
     return {**block, "reason": reason}
 
 
+def _first_entry_of_rounds(cases: pd.DataFrame, members: np.ndarray) -> dict:
+    """{round: the first project entry of the member cases in that round} (for `_target_round`)."""
+    return cases[members].groupby("round")["project_entry"].min().to_dict()
+
+
 def _target_round(scope: Scope, first_entry_of_round: dict, d: pd.Timestamp) -> int | None:
     """The round whose targets apply: the scope's, else its only round with a case entered by D."""
     if scope.round is not None:
@@ -277,7 +282,7 @@ def _quarterly(ds: Dataset, scopes: list[Scope], member_of: sparse.csr_matrix, a
     entry = _ns(cases["project_entry"])
     sc1_n = np.rint(member_of @ arrays.sc1_member.astype(np.float64)).astype(np.int64)
     sc1_k = np.rint(member_of @ arrays.sc1_event.astype(np.float64)).astype(np.int64)
-    rounds_first = [cases[s.members].groupby("round")["project_entry"].min().to_dict() for s in scopes]
+    rounds_first = [_first_entry_of_rounds(cases, s.members) for s in scopes]
     out = [[] for _ in scopes]
     for j in quarter_positions(points):
         d = points[j]
@@ -327,7 +332,7 @@ def series_with_targets(series: dict, cases: pd.DataFrame, targets: dict) -> dic
         if r is not None:
             members &= (cases["round"] == r).to_numpy()
         scope = Scope(label, m, r, members)
-        first = cases[members].groupby("round")["project_entry"].min().to_dict()
+        first = _first_entry_of_rounds(cases, members)
         quarterly = []
         for point in block["quarterly"]:
             target_round = _target_round(scope, first, pd.Timestamp(point["date"]))
