@@ -204,7 +204,7 @@ def build_context(ds, targets_file=None, cached_indicators=None, series: dict | 
             name=ds.name,
             extraction_date=pd.Timestamp(e),
             input_hash=ds.input_hash,
-            folder=Path(ds.source).resolve().name if ds.source else None,  # a name, never a path
+            folder=dataset_folder(ds),
             rows={"cases": len(ds.cases), "hours": len(ds.hours), "contacts": len(ds.contacts),
                      "goals": len(ds.goals)},
             rounds={int(r): (pd.Timestamp(a), pd.Timestamp(b)) for r, (a, b) in (ds.rounds or {}).items()},
@@ -230,6 +230,11 @@ def build_context(ds, targets_file=None, cached_indicators=None, series: dict | 
         cox=cox_by_round(ds, sdata) if len(rounds) > 1 else {"table": None, "covariates": [], "counts": {}},
         series=series if series is not None else compute_series(ds, targets_file=targets_file),
     )
+
+
+def dataset_folder(ds) -> str | None:
+    """The name of the dataset's folder, as the footer names it (a name, never a path)."""
+    return Path(ds.source).resolve().name if ds.source else None
 
 
 def with_targets(ctx: ReportContext, ds, targets_file=None) -> ReportContext:

@@ -230,10 +230,10 @@ def _change_counts(changes: pd.Series) -> pd.Series:
 LINKED_GRIDS = ("sc3_n", "survival_n", "survival_events", "step_up_n")
 
 
-def linked_decision(ctx: ReportContext, threshold: int = sup.THRESHOLD, memo=None):
+def linked_decision(ctx: ReportContext, threshold: int = sup.THRESHOLD):
     """The run's `publication.Decision` (None for a partial context), decided once per threshold and
     kept in the context's `linked` field: the runner calls this before it writes the context, so
-    every report reads it. `memo`: see `publication.decide_publication` (the runner's cache)."""
+    every report reads it."""
     t = int(threshold)
     if t not in ctx.linked:
         grids = {}
@@ -247,7 +247,7 @@ def linked_decision(ctx: ReportContext, threshold: int = sup.THRESHOLD, memo=Non
         status, smask = status_grid(ctx, t)  # Step Up's population is on ledighedsydelse at E
         ctx.linked[t] = publication.decide_publication(
             ctx, grids, _change_counts, t, caseworkers_drawn=drawn,
-            wholes={"step_up_n": (status[["ledighedsydelse"]], smask[["ledighedsydelse"]])}, memo=memo)
+            wholes={"step_up_n": (status[["ledighedsydelse"]], smask[["ledighedsydelse"]])})
     return ctx.linked[t]
 
 

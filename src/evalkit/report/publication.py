@@ -76,8 +76,7 @@ def _grid_cell(grid, scope):
 
 
 def decide_publication(ctx: ReportContext, grids: dict, band_counts, threshold: int = sup.THRESHOLD,
-                       caseworkers_drawn: int | None = None, wholes: dict | None = None,
-                       memo=None) -> Decision:
+                       caseworkers_drawn: int | None = None, wholes: dict | None = None) -> Decision:
     """The linked counts of a whole run's reports, protected; see the module docstring.
 
     `grids` maps a person count ("sc3_n", "survival_n", "survival_events") to its
@@ -87,8 +86,6 @@ def decide_publication(ctx: ReportContext, grids: dict, band_counts, threshold: 
     grid's name to a one-column grid by municipality and "I alt" (counts and mask, decided
     elsewhere, never hidden here) of a whole it
     is a subset of: whole = subset + an unpublished rest, so a rest of 1-4 is not given away.
-    `memo` (the runner's cache: `get(fingerprint)` and `put(fingerprint, states)`) keeps the
-    protection of a system by its fingerprint, so the search runs once per system, not once per run.
     """
     start = time.perf_counter()
     t = int(threshold)
@@ -202,11 +199,7 @@ def decide_publication(ctx: ReportContext, grids: dict, band_counts, threshold: 
             lc.equal(("caseworkers", "regression"), [("caseworkers", "all")])
 
     before = {k for k, s in lc.state.items() if s in (sup.PRIMARY, sup.SECONDARY)}
-    fingerprint = lc.fingerprint() if memo is not None else None
-    if fingerprint is None or not lc.restore(memo.get(fingerprint)):
-        lc.protect()
-        if fingerprint is not None:
-            memo.put(fingerprint, lc.states())
+    lc.protect()
     decision = Decision(codes={k: lc.code(k) for k in lc.value if lc.state[k] != UNPUBLISHED},
                         values=dict(lc.value), seconds=time.perf_counter() - start, stats=dict(lc.stats))
     decision.newly_hidden = sorted((k for k, s in lc.state.items() if s == sup.SECONDARY and k not in before),

@@ -1,6 +1,7 @@
 """The report context in the cache (issue 12): `report_context` gives the context a run's reports read,
 with its linked decision, from the cache when this user's evalkit made it from the same files, code
-and parameters before (kept with the shipped targets; a --targets file is put on it); `DecisionMemo` keeps the linked suppression's search by the system it protects.
+and threshold before (kept with the shipped targets; the targets file and the folder's name are put on
+it).
 
 Written as JSON with its frames as Parquet (`_ContextCodec`), never pickled; stored and trusted as every
 entry of evalkit.runner.cache is (evalkit.runner.cache_store).
@@ -9,7 +10,6 @@ entry of evalkit.runner.cache is (evalkit.runner.cache_store).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from evalkit.report.suppression import THRESHOLD
 from evalkit.runner.cache import (
@@ -21,9 +21,7 @@ from evalkit.runner.cache import (
     frame_from_parquet,
     frame_to_parquet,
     lookup_all,
-    read_json,
     store_all,
-    to_json_bytes,
 )
 from evalkit.runner.cache_store import CacheError, _note, _remove
 
@@ -155,13 +153,17 @@ def report_context(ds, targets_file=None, threshold: int | None = None, cache=Tr
     with the linked decision of `threshold` made (`grids.linked_decision`).
 
     The cache holds the context with the shipped targets, made by this user's evalkit from the same
-    files, code and parameters; a --targets file is put on it (`context.with_targets`: targets
-    change verdicts, not what is computed or counted), so changed targets compute nothing again.
-    Else it is built (with the cached indicators and series; the decision's search cached by its
-    system, `DecisionMemo`) and stored."""
-    from evalkit.report.context import with_targets
+    files, code and threshold; a --targets file is put on it (`context.with_targets`: targets
+    change verdicts, not what is computed or counted), so changed targets compute nothing again,
+    and so is the name of the dataset's folder (the footer names it; the same files in another
+    folder are the same context). Else it is built (with the cached indicators and series) and stored."""
+    import dataclasses
+
+    from evalkit.report.context import dataset_folder, with_targets
 
     ctx = _shipped_targets_context(ds, THRESHOLD if threshold is None else int(threshold), cache)
+    if ctx.meta.folder != dataset_folder(ds):
+        ctx = dataclasses.replace(ctx, meta=dataclasses.replace(ctx.meta, folder=dataset_folder(ds)))
     return ctx if targets_file is None else with_targets(ctx, ds, targets_file)
 
 
@@ -172,9 +174,7 @@ def _shipped_targets_context(ds, threshold: int, cache):
     store = _cache(cache)
     key = None
     if store is not None and ds.input_hash:
-        key = _key("context", ds.input_hash, {
-            "folder": Path(ds.source).resolve().name if ds.source else None,  # the footer names it
-            "threshold": threshold})
+        key = _key("context", ds.input_hash, {"threshold": threshold})
         hit = store.get("context", key)
         if hit is not None:
             try:
@@ -189,7 +189,7 @@ def _shipped_targets_context(ds, threshold: int, cache):
     ctx = build_context(ds, cached_indicators=cached, series=compute_series(ds, cache=cache))
     if cached is None:
         store_all(ds, ctx.indicators, None, cache)
-    linked_decision(ctx, threshold, memo=DecisionMemo(cache))
+    linked_decision(ctx, threshold)
     if key is not None:
         try:
             files, info = context_files(ctx)
@@ -198,23 +198,3 @@ def _shipped_targets_context(ds, threshold: int, cache):
             return ctx
         store.put("context", key, files, info)
     return ctx
-
-
-class DecisionMemo:
-    """The linked suppression's protections (report/publication.py), kept by the fingerprint of the
-    system they protect: a run whose counts, states and equations are the same as an earlier run's
-    (another municipality, a changed --targets, a re-run) takes the stored states instead of
-    searching again. The states are checked against the system before use (`LinkedCounts.restore`)."""
-
-    def __init__(self, cache=True):
-        self.store = _cache(cache)
-
-    def _key(self, fingerprint: str) -> str:
-        return _key("linked", fingerprint, {})
-
-    def get(self, fingerprint: str):
-        return None if self.store is None else read_json(self.store, "linked", self._key(fingerprint), "states.json")
-
-    def put(self, fingerprint: str, states: list) -> None:
-        if self.store is not None:
-            self.store.put("linked", self._key(fingerprint), {"states.json": to_json_bytes(states)}, {})
