@@ -22,7 +22,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
+# evalkit's own modules compiled once (an editable install is not; every kernel and command imports them)
 reports: $(STAMP)
+	$(BIN)/python -m compileall -q src
 	$(BIN)/evalkit reports data/sample --out reports --jobs $(JOBS)
 
 $(AXE):
@@ -30,6 +32,7 @@ $(AXE):
 	touch $(AXE)
 
 test: $(STAMP) $(if $(NPM),$(AXE))
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile -m "not slow"
 
 # the wheel in a fresh virtual environment, outside the checkout (minutes: pip installs every dependency)

@@ -20,7 +20,7 @@ from conftest import write_dataset
 
 import evalkit
 from evalkit.report import context as context_module
-from evalkit.report import linked, publication
+from evalkit.report import grids, linked, publication
 from evalkit.report import suppression as sup
 from evalkit.report.grids import linked_decision
 from evalkit.runner import cache_store
@@ -74,9 +74,11 @@ def sample_built():
 
 
 def refuse_building(monkeypatch):
-    """Building a context or searching a decision fails: what still comes, comes from the cache."""
+    """Building a context, searching a decision or suppressing a grid fails: what still comes, comes
+    from the cache."""
     monkeypatch.setattr(context_module, "build_context", lambda *a, **k: pytest.fail("context built"))
     monkeypatch.setattr(linked.LinkedCounts, "protect", lambda *a, **k: pytest.fail("decision searched"))
+    monkeypatch.setattr(sup, "suppress_counts", lambda *a, **k: pytest.fail("grid suppressed"))
 
 
 def test_cached_context_equals_the_built_one(sample_built, tmp_path, monkeypatch):
@@ -97,6 +99,11 @@ def test_cached_context_equals_the_built_one(sample_built, tmp_path, monkeypatch
     unit = second.units[(second.municipalities[0], None)]
     assert not isinstance(unit.progression.index, pd.RangeIndex) or unit.progression.empty
     assert second.meta.built == first.meta.built  # when the stored context was computed
+    # the costly masks come with it: the status grid (some 250 LP solves on national data) is not worked out again
+    status, mask = grids.status_grid(second)
+    expected_status, expected_mask = grids.status_grid(expected)
+    pd.testing.assert_frame_equal(status, expected_status)
+    pd.testing.assert_frame_equal(mask, expected_mask)
 
 
 def test_a_changed_parameter_input_or_source_is_a_new_context(tmp_path, monkeypatch):
@@ -173,7 +180,7 @@ def test_a_context_with_other_targets_equals_one_built_with_them(sample_built, t
     expected = context_module.build_context(load_dataset(SAMPLE), targets_file=targets)
     got = context_module.with_targets(plain, ds, targets)
     for f in dataclasses.fields(expected):
-        if f.name not in ("meta", "linked"):
+        if f.name not in ("meta", "linked", "masks"):  # masks: worked out when asked
             assert_same(getattr(expected, f.name), getattr(got, f.name), f.name)
     assert got.meta.targets_file == expected.meta.targets_file == "mål.yml"
     assert got.linked == plain.linked

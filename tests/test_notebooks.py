@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -39,7 +40,9 @@ ROUND_SECTIONS = ["Overlevelse pr. runde", "Cox-model", "Succeskriterium 1 og 3:
 
 
 def sections(page: str) -> list[str]:
-    return [re.sub(r"<[^>]+>", "", h).replace("¶", "").strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page, re.DOTALL)]
+    """The page's h2 headings as text (nbconvert writes their letters beyond ASCII as character references)."""
+    return [unescape(re.sub(r"<[^>]+>", "", h)).replace("¶", "").strip()
+            for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page, re.DOTALL)]
 
 
 def assert_report(page: str, expected_sections: list[str]) -> None:

@@ -378,8 +378,9 @@ def test_interrupted_run_keeps_only_complete_reports_and_resumes(tmp_path):
     done = {n for n, e in read_manifest(out)["reports"].items() if e["status"] == "ok"}
     assert 1 <= len(done) < 4
     assert {p.stem for p in out.glob("kommune-*.html")} | {p.stem for p in out.glob("[sr]*.html")} == done
+    # and the run's indicators files, written whole while the reports render (they need the context only)
     assert {p.name for p in out.iterdir()} == {f"{n}{x}" for n in done for x in (".html", ".xlsx", "-figurer")} \
-        | {"manifest.json"}
+        | {"manifest.json", "indikatorer.csv", "indikatorer.xlsx"}
     assert not list(private.iterdir())  # the run's private folder (context, notebooks) is removed
     # the next run does only what is missing
     env["EVALKIT_TEST_SLEEP"] = "0"

@@ -163,3 +163,37 @@ def test_reports_and_index_share_one_frame(ctx):
         return str(soup.head), soup.html.attrs, soup.find("main").attrs
 
     assert frame(report) == frame(index)
+
+
+def test_report_page_equals_nbconverts_own(ctx):
+    """The runner's exporter skips HTMLExporter's closing BeautifulSoup pass (alt text for images without,
+    tabindex for JupyterLab cells); on a report's kinds of output the page is the same document as
+    HTMLExporter makes, and every figure keeps its own alt text."""
+    import base64
+
+    from nbconvert import HTMLExporter
+
+    from evalkit.runner.export import make_exporter
+
+    report = MunicipalityReport(ctx, ctx.municipalities[0])
+    plot = report.survival_figure()
+    png, meta = plot._repr_png_()
+    outputs = [nbformat.v4.new_output("display_data", data={"text/html": report.title()._repr_html_(),
+                                                            "text/plain": "x"}),
+               nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(png).decode(),
+                                                            "text/plain": "plot"}, metadata={"image/png": meta}),
+               nbformat.v4.new_output("stream", name="stdout", text="en linje\n")]
+    for block in (report.criteria(), report.key_figures()):
+        for part in getattr(block, "parts", [block]):
+            outputs.append(nbformat.v4.new_output("display_data", data={"text/html": part._repr_html_(),
+                                                                        "text/plain": "x"}))
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("**Skjult**", metadata={"tags": ["evalkit-hide"]}),
+        nbformat.v4.new_markdown_cell("## Nøgletal\n\nTekst med *fremhævning* & <tegn>."),
+        nbformat.v4.new_code_cell("report.title()", outputs=outputs)])
+    ours = notebook_to_html(nbformat.from_dict(nb), "Kommunerapport: Tønder", make_exporter())
+    stock = notebook_to_html(nbformat.from_dict(nb), "Kommunerapport: Tønder", make_exporter(HTMLExporter))
+    assert ours != stock  # written differently (the pass re-serialises the page) ...
+    assert document(ours) == document(stock)  # ... the same document
+    (img,) = BeautifulSoup(ours, "html.parser").find_all("img")
+    assert img["alt"] == plot.alt and "Skjult" not in ours

@@ -18,10 +18,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from evalkit.errors import InputError
+
+if TYPE_CHECKING:  # the runner imports this module before pandas (its kernels start first)
+    import pandas as pd
 
 # Longest municipality or team name accepted: no Danish municipality comes near
 # it, and a longer text would make file names and figure labels unusable.

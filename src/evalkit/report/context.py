@@ -89,6 +89,9 @@ class ReportContext:
     # across every report, decided once (`grids.linked_decision`; the runner decides it before it
     # writes the context, so every notebook reads the same decision)
     linked: dict = field(default_factory=dict, compare=False, repr=False)
+    # the suppression masks of its grids (`grids._masked`: grid and seed -> mask), worked out once and kept
+    # with the context (in its cache entry too): the status grid's alone takes some 250 LP solves
+    masks: dict = field(default_factory=dict, compare=False, repr=False)
     # (count, threshold) -> `grids.count_grid`'s grid and mask, worked out when first asked
     grids: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 

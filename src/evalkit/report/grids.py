@@ -6,7 +6,6 @@ report through the helpers at the end.
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 import pandas as pd
@@ -74,23 +73,19 @@ def _count_values(ctx: ReportContext, name: str) -> pd.DataFrame | None:
     return pd.DataFrame(rows, index=[*order, "I alt"], columns=[*rounds, "I alt"], dtype=float)
 
 
-@functools.lru_cache(maxsize=64)
-def _mask_of(index: tuple, columns: tuple, values: tuple, threshold: int, seed: tuple = ()) -> np.ndarray:
-    """`suppress_counts` of a grid with totals, cells at the positions `seed` hidden from the start;
-    once per grid (every report of a run shows it; the audit solves LPs)."""
-    counts = pd.DataFrame(np.reshape(values, (len(index), len(columns))), index=list(index), columns=list(columns))
-    initial = np.zeros(counts.shape, dtype=bool)
-    for i, j in seed:
-        initial[i, j] = True
-    mask = sup.suppress_counts(counts, threshold, total_row="I alt", total_col="I alt", initial=initial).to_numpy()
-    mask.setflags(write=False)
-    return mask
-
-
-def _masked(counts: pd.DataFrame, threshold: int, seed=()) -> pd.DataFrame:
-    mask = _mask_of(tuple(counts.index), tuple(counts.columns), tuple(counts.to_numpy().ravel()), int(threshold),
-                    tuple(sorted(seed)))
-    return pd.DataFrame(mask.copy(), index=counts.index, columns=counts.columns)
+def _masked(ctx: ReportContext, counts: pd.DataFrame, threshold: int, seed=()) -> pd.DataFrame:
+    """`suppress_counts` of a grid with totals, the cells at the positions `seed` hidden from the start;
+    worked out once per context (every report of a run shows the grid; the audit solves LPs) and kept
+    in `ctx.masks`."""
+    key = (tuple(counts.index), tuple(counts.columns), tuple(counts.to_numpy().ravel().tolist()), int(threshold),
+           tuple(sorted(seed)))
+    if key not in ctx.masks:
+        initial = np.zeros(counts.shape, dtype=bool)
+        for i, j in seed:
+            initial[i, j] = True
+        mask = sup.suppress_counts(counts, threshold, total_row="I alt", total_col="I alt", initial=initial)
+        ctx.masks[key] = tuple(int(code) for code in mask.to_numpy().ravel())
+    return pd.DataFrame(np.reshape(ctx.masks[key], counts.shape), index=counts.index, columns=counts.columns)
 
 
 def _case_grids(ctx: ReportContext, threshold: int):
@@ -112,11 +107,11 @@ def _case_grids(ctx: ReportContext, threshold: int):
     cases = _count_values(ctx, "n_cases")
     seed: set = set()
     while True:
-        smask = _masked(status, threshold, seed)
+        smask = _masked(ctx, status, threshold, seed)
         if cases is None:
             return (status, smask), None
         hidden = {i for i in range(len(status)) if smask.iloc[i, -1] != sup.SHOWN}
-        cmask = _masked(cases, threshold, _subset_seed(ctx, "n_cases", cases, threshold)
+        cmask = _masked(ctx, cases, threshold, _subset_seed(ctx, "n_cases", cases, threshold)
                         | {(i, cases.shape[1] - 1) for i in hidden})
         also = {i for i in range(len(cases)) if cmask.iloc[i, -1] != sup.SHOWN} - hidden
         if not also:
@@ -168,7 +163,7 @@ def _count_grid(ctx: ReportContext, name: str, threshold: int):
     counts = _count_values(ctx, name)
     if counts is None:
         return None
-    mask = _masked(counts, threshold, _subset_seed(ctx, name, counts, threshold))
+    mask = _masked(ctx, counts, threshold, _subset_seed(ctx, name, counts, threshold))
     decision = linked_decision(ctx, threshold) if name in LINKED_GRIDS else None
     if decision is None:
         return counts, mask
@@ -242,7 +237,7 @@ def linked_decision(ctx: ReportContext, threshold: int = sup.THRESHOLD):
             if counts is None:
                 ctx.linked[t] = None
                 return None
-            grids[name] = (counts, _masked(counts, t, _subset_seed(ctx, name, counts, t)))
+            grids[name] = (counts, _masked(ctx, counts, t, _subset_seed(ctx, name, counts, t)))
         drawn = int(sup.points_shown(ctx.caseload["flexjob_39w"]["points"], t).sum())
         status, smask = status_grid(ctx, t)  # Step Up's population is on ledighedsydelse at E
         ctx.linked[t] = publication.decide_publication(

@@ -63,8 +63,6 @@ import time
 from pathlib import Path
 
 import evalkit
-from evalkit.runner import exports
-from evalkit.runner.export import _index_key, _write_index
 from evalkit.runner.kernels import KernelPool
 from evalkit.runner.manifest import (
     INDEX,
@@ -136,11 +134,35 @@ def build_reports(
     for the user's cache, False for none) holds the validated dataset and the indicators. `overview=False`
     leaves out the status report and the round comparison (a run for a few municipalities).
     """
+    t0 = time.perf_counter()
+    # the kernels start first, as they take longest to be ready (they write nothing; stopped on bad input)
+    key = secrets.token_bytes(32)
+    pool = _start_kernels(jobs, municipalities, overview, key)
+    try:
+        return _build(data, out, municipalities, targets_file, force, notebook_dir, threshold, progress, cache,
+                      overview, pool, key, t0)
+    finally:
+        pool.close(timeout=60)
+
+
+def _start_kernels(jobs: int, municipalities: list[str] | None, overview: bool, key: bytes) -> KernelPool:
+    """One warm kernel per job, at most one per report asked for; they get the run's context key."""
+    from evalkit.report.context import CONTEXT_KEY_ENV
+
+    n = max(1, int(jobs or 1))
+    if municipalities and not overview:
+        n = min(n, len(municipalities))
+    return KernelPool(n, env={**os.environ, CONTEXT_KEY_ENV: key.hex()})
+
+
+def _build(data, out, municipalities, targets_file, force, notebook_dir, threshold, progress, cache, overview,
+           pool: KernelPool, key: bytes, t0: float) -> int:
     from evalkit.report.suppression import THRESHOLD
+    from evalkit.runner import exports
     from evalkit.runner.cache import load_dataset
+    from evalkit.runner.export import _index_key
     from evalkit.stats.criteria import load_targets
 
-    t0 = time.perf_counter()
     data, out = Path(data), Path(out)
     # 1. validate everything before creating anything
     ds = load_dataset(data, cache=cache)
@@ -184,16 +206,18 @@ def build_reports(
             and all((out / f).exists() for f in (INDEX, *exports.RUN_FILES)):
         return _summary(out, {}, skipped, t0)  # nothing changed: no context to compute, no kernel to start
     with _PrivateFolder() as work:
-        return _run(ds, out, work, plan, todo, skipped, manifest, targets_file, jobs, threshold, progress, t0,
+        return _run(ds, out, work, plan, todo, skipped, manifest, targets_file, pool, key, threshold, progress, t0,
                     index_salt, cache)
 
 
-def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file, jobs, threshold, progress,
-         t0, index_salt, cache=True) -> int:
-    """Compute the context, run the notebooks of `todo`, write the index; the exit code."""
+def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file, pool: KernelPool, key: bytes,
+         threshold, progress, t0, index_salt, cache=True) -> int:
+    """Compute the context, run the notebooks of `todo` in the pool's kernels, write the index; the exit code."""
     from tqdm import tqdm
 
     from evalkit.report import context
+    from evalkit.runner import exports
+    from evalkit.runner.export import _write_index
 
     done = manifest["reports"]
     results: dict[str, JobResult] = {}
@@ -226,15 +250,12 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         done[job.name] = entry
         _save_manifest(out, manifest)
 
-    key = secrets.token_bytes(32)
     context_file = work / "context.pkl"
     for job in plan:
         job.parameters["context_cache"] = str(context_file)
-    # start the kernels first: they warm up while the context is computed
-    pool = None
-    if todo:
-        pool = KernelPool(max(1, min(int(jobs or 1), len(todo))),
-                          env={**os.environ, context.CONTEXT_KEY_ENV: key.hex()})
+    if not todo:
+        pool.close()
+        pool = None
     try:
         from evalkit.runner.context_cache import report_context
 
@@ -243,11 +264,13 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         # and the suppression across all reports, decided before any renders (grids.linked_decision)
         ctx = report_context(ds, targets_file, threshold, cache)
         context.write_context(context_file, ctx, key)
+        ordered = sorted(todo, key=lambda j: -j.weight)
+        finished = pool.run(ordered, out, work) if pool is not None else []
+        exports.write_tidy_of_run(out, ctx, threshold)  # it needs the context only: written while the reports render
         if pool is not None:
-            ordered = sorted(todo, key=lambda j: -j.weight)
             bar = tqdm(total=len(ordered), desc="Rapporter", unit="rapport",
                        disable=(not sys.stderr.isatty()) if progress is None else not progress)
-            for result in pool.run(ordered, out, work):
+            for result in finished:
                 record(result)
                 bar.update(1)
             bar.close()

@@ -67,9 +67,10 @@ class _ContextCodec:
             return {_TIME: obj.isoformat()}
         name = type(obj).__name__
         if dataclasses.is_dataclass(obj) and self.records.get(name) is type(obj):
-            # what makes it (the context's linked decisions too), not what it works out when asked
+            # what makes it, and of what it works out when asked the costly parts: the context's linked
+            # decisions and suppression masks
             fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)
-                      if f.init and (f.compare or f.name == "linked")}
+                      if f.init and (f.compare or f.name in ("linked", "masks"))}
             return {_RECORD: [name, _encode(fields, self.encode)]}
         raise TypeError(f"cannot cache a {name}")
 

@@ -15,12 +15,39 @@ from evalkit.runner.plan import PACKAGE_ROOT, ROUND_REPORT, STATUS_REPORT, Repor
 TEMPLATE = PACKAGE_ROOT / "templates" / "report.html.j2"
 
 
-def make_exporter():
-    """nbconvert HTMLExporter: evalkit's template, code cells and prompts hidden."""
+def _report_exporter_class():
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class ReportExporter(HTMLExporter):
+        """HTMLExporter without its last step, a BeautifulSoup pass over the whole page (three quarters of
+        a report's conversion): it gives images without alt text a stock English one and JupyterLab's
+        cell elements a tabindex. evalkit's template (classic) makes no such elements and every figure
+        has its own Danish alt text (report/alt_text.py); tests/test_templates.py checks the page equals
+        HTMLExporter's."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            # HTMLExporter.from_notebook_node (nbconvert 7.16-7.17) up to its BeautifulSoup pass
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code",
+                                 self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return ReportExporter
+
+
+def make_exporter(exporter_class=None):
+    """nbconvert HTMLExporter (`ReportExporter`, without its page-wide BeautifulSoup pass): evalkit's
+    template, code cells and prompts hidden."""
     from nbconvert.preprocessors import TagRemovePreprocessor
 
-    exporter = HTMLExporter(
+    exporter = (exporter_class or _report_exporter_class())(
         template_file=str(TEMPLATE),
         exclude_input=True,
         exclude_input_prompt=True,
@@ -80,6 +107,6 @@ def _write_index(out: Path, ctx: ReportContext, plan: list[ReportJob], manifest:
     table = index_table(ctx, listing, manifest["reports"], threshold)
     html = index_page(ctx, listing, manifest["reports"], threshold, workbook=exports.INDEX_XLSX, table=table)
     write_atomic(out / INDEX, html)
-    exports.write_run_exports(out, ctx, table, threshold)  # issue 11: index.xlsx and the tidy indicators
+    exports.write_index_workbook_of_run(out, ctx, table, threshold)  # issue 11
     manifest["index_key"] = _index_key(out, input_hash, plan, manifest, salt)
     _save_manifest(out, manifest)

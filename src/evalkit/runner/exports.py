@@ -177,8 +177,12 @@ def run_about(ctx: ReportContext, threshold: int) -> list[tuple[str, str]]:
             ("Beregnet", str(meta.built or MISSING))]
 
 
-def write_run_exports(out: Path, ctx: ReportContext, index_table, threshold: int) -> list[str]:
-    """index.xlsx and the tidy indicators files of a run; their names."""
-    about, note = run_about(ctx, threshold), suppression_note(threshold)
-    title = f"Rapporter: {ctx.meta.name}"
-    return [write_index_workbook(out, title, about, note, index_table), *write_tidy(out, ctx, threshold, about, note)]
+def write_index_workbook_of_run(out: Path, ctx: ReportContext, index_table, threshold: int) -> str:
+    """index.xlsx of a run (written with index.html, when every report's state is known); its name."""
+    return write_index_workbook(out, f"Rapporter: {ctx.meta.name}", run_about(ctx, threshold),
+                                suppression_note(threshold), index_table)
+
+
+def write_tidy_of_run(out: Path, ctx: ReportContext, threshold: int) -> list[str]:
+    """The run's tidy indicators files (they need the context only: written while the notebooks run); their names."""
+    return write_tidy(out, ctx, threshold, run_about(ctx, threshold), suppression_note(threshold))

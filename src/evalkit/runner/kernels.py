@@ -13,9 +13,7 @@ import traceback
 from pathlib import Path
 
 from evalkit.iorw import write_atomic
-from evalkit.runner import exports
 from evalkit.runner.engine import _register_warm_engine
-from evalkit.runner.export import make_exporter, notebook_to_html
 from evalkit.runner.plan import JobResult, ReportJob
 
 CELL_TIMEOUT = 1800  # seconds per notebook cell
@@ -69,7 +67,10 @@ def _failed(nb) -> tuple[bool, str]:
 class Worker:
     """One warm kernel and one HTML exporter, executing notebooks one after another."""
 
-    def __init__(self, kernel_name: str = KERNEL_NAME, env: dict | None = None):
+    def __init__(self, kernel_name: str = KERNEL_NAME, env: dict | None = None,
+                 stop: threading.Event | None = None):
+        """Start the kernel; with `stop` set meanwhile (the run needs no kernel after all), it is shut
+        down after the step under way and `Cancelled` raised."""
         self.kernel_name = kernel_name
         self.env = env  # the kernel's environment (default: this process's)
         self.km = None
@@ -77,10 +78,20 @@ class Worker:
         # the kernel process first, and its pre-imports sent: it warms up (on the other core) while this
         # thread imports nbconvert and papermill
         self.launch_kernel()
+        self._unless(stop)
         warmup = self.send_warmup()
+        self._unless(stop)
+        from evalkit.runner.export import make_exporter  # pandas and the report modules: after the launch
+
         self.exporter = make_exporter()
         self.engine = _register_warm_engine()
+        self._unless(stop)
         self.wait_warmup(warmup)
+
+    def _unless(self, stop: threading.Event | None) -> None:
+        if stop is not None and stop.is_set():
+            self.shutdown()
+            raise Cancelled
 
     def start_kernel(self) -> None:
         self.launch_kernel()
@@ -153,6 +164,9 @@ class Worker:
         import nbformat
         from papermill.exceptions import PapermillExecutionError
 
+        from evalkit.runner import exports
+        from evalkit.runner.export import notebook_to_html
+
         t0 = time.perf_counter()
         out, work = Path(out), Path(work)
         tmp_ipynb = work / f"{job.name}.ipynb"
@@ -188,6 +202,10 @@ class Worker:
         return JobResult(job.name, True, time.perf_counter() - t0, "", os.getpid(), files=files)
 
 
+class Cancelled(Exception):
+    """A kernel's start was stopped: the run needs no kernel (nothing to do, or bad input)."""
+
+
 class KernelPool:
     """N threads, each owning one warm kernel (a `Worker`), running report jobs from a queue.
 
@@ -216,7 +234,9 @@ class KernelPool:
     def _loop(self) -> None:
         worker, error = None, ""
         try:
-            worker = Worker(self.kernel_name, self.env)
+            worker = Worker(self.kernel_name, self.env, self.stop)
+        except Cancelled:
+            return
         except Exception:  # noqa: BLE001 - reported as the failure of the jobs it cannot run
             error = "could not start a Jupyter kernel: " + traceback.format_exc(limit=2).strip().splitlines()[-1]
             with self._lock:
@@ -242,15 +262,15 @@ class KernelPool:
                 worker.shutdown()
 
     def run(self, jobs: list[ReportJob], out: Path, work: Path):
-        """Yield a JobResult per job as each finishes (heavier jobs first: they are queued first).
+        """Start the jobs (heavier jobs first: they are queued first) and return an iterator giving a
+        JobResult per job as each finishes.
 
         Reports go to `out`; executed notebooks to the private folder `work`.
         """
         for job in jobs:
             self.jobs.put((job, out, work))
         self.ready.set()
-        for _ in jobs:
-            yield self.results.get()
+        return (self.results.get() for _ in jobs)
 
     def close(self, timeout: float | None = None) -> list[JobResult]:
         """Stop taking jobs, let the running ones finish, and return their results."""
