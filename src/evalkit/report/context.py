@@ -9,10 +9,7 @@ report classes (municipality.py, status_report.py, round_comparison.py) read it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
-import pickle
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 import evalkit
+from evalkit.report.context_file import CONTEXT_KEY_ENV, read_context, write_context  # noqa: F401 (the runner's)
 from evalkit.stats.caseload import caseworker_points, weighted_line
 from evalkit.stats.series import compute_series
 from evalkit.stats.survival import cox_by_round
@@ -264,31 +262,6 @@ def with_targets(ctx: ReportContext, ds, targets_file=None) -> ReportContext:
     meta = dataclasses.replace(ctx.meta, targets_file=file_name(targets_file) if targets_file else None)
     return dataclasses.replace(ctx, meta=meta, indicators=indicators, targets=targets, units=units,
                                series=series_with_targets(ctx.series, ds.cases, targets), linked=dict(ctx.linked))
-
-
-CONTEXT_KEY_ENV = "EVALKIT_CONTEXT_KEY"  # the run's key for the context file, in the kernels' environment
-_TAG_SIZE = hashlib.sha256().digest_size
-
-
-def write_context(path, ctx: ReportContext, key: bytes) -> None:
-    """Pickle the context to `path`, prefixed with its HMAC-SHA256 under the run's secret `key`.
-
-    The file lives in the run's private folder (see evalkit.runner.build); the tag means a
-    kernel unpickles only what this run wrote, never a file put there by anyone else.
-    """
-    payload = pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(hmac.new(key, payload, hashlib.sha256).digest() + payload)
-
-
-def read_context(path, key: bytes) -> ReportContext:
-    """The context written by `write_context` with the same key; ValueError (nothing unpickled) otherwise."""
-    blob = Path(path).read_bytes()
-    tag, payload = blob[:_TAG_SIZE], blob[_TAG_SIZE:]
-    if not key or not hmac.compare_digest(tag, hmac.new(key, payload, hashlib.sha256).digest()):
-        raise ValueError(f"{path}: not a context written by this evalkit run; refusing to load it")
-    return pickle.loads(payload)  # authenticated above: this run wrote it
 
 
 _CACHE: dict = {}

@@ -147,7 +147,7 @@ def build_reports(
 
 def _start_kernels(jobs: int, municipalities: list[str] | None, overview: bool, key: bytes) -> KernelPool:
     """One warm kernel per job, at most one per report asked for; they get the run's context key."""
-    from evalkit.report.context import CONTEXT_KEY_ENV
+    from evalkit.report.context_file import CONTEXT_KEY_ENV
 
     n = max(1, int(jobs or 1))
     if municipalities and not overview:
@@ -266,7 +266,9 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
         context.write_context(context_file, ctx, key)
         ordered = sorted(todo, key=lambda j: -j.weight)
         finished = pool.run(ordered, out, work) if pool is not None else []
-        exports.write_tidy_of_run(out, ctx, threshold)  # it needs the context only: written while the reports render
+        # what needs the context only, while the reports render: the tidy indicators, the index page's modules
+        exports.write_tidy_of_run(out, ctx, threshold)
+        import evalkit.report.index  # noqa: F401
         if pool is not None:
             bar = tqdm(total=len(ordered), desc="Rapporter", unit="rapport",
                        disable=(not sys.stderr.isatty()) if progress is None else not progress)

@@ -324,13 +324,16 @@ def series_with_targets(series: dict, cases: pd.DataFrame, targets: dict) -> dic
     each quarter's sc1-sc3 targets and verdicts as `_quarterly` gives them, without computing the
     series again (the round whose targets apply is the scope's, else its only round entered by then)."""
     scopes = {}
+    rows_of = cases.groupby("municipality", observed=True, sort=False).indices  # once, not a comparison per scope
+    rounds = cases["round"].to_numpy()
     for label, block in series["scopes"].items():
         m, r = block["municipality"], block["round"]
         members = np.ones(len(cases), dtype=bool)
         if m is not None:
-            members &= (cases["municipality"] == m).to_numpy()
+            members = np.zeros(len(cases), dtype=bool)
+            members[rows_of.get(m, [])] = True
         if r is not None:
-            members &= (cases["round"] == r).to_numpy()
+            members &= rounds == r
         scope = Scope(label, m, r, members)
         first = _first_entry_of_rounds(cases, members)
         quarterly = []
