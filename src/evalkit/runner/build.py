@@ -32,7 +32,9 @@ How it stays fast and safe:
   and executes many notebooks in it through papermill (a kernel manager passed
   to papermill is not shut down after the notebook: nbclient's `owns_km`; our
   papermill engine also reuses the connected client). The user namespace is
-  reset before each notebook; imported modules stay warm.
+  reset before each notebook; imported modules stay warm. They take longest to be ready, so into
+  a new --out folder they start first, before the dataset is loaded (the runner imports pandas only
+  after launching them); into an earlier run's folder once the plan shows a report to make.
 - Each worker converts with one reused nbconvert HTMLExporter and evalkit's
   template (code hidden, images embedded, nothing fetched from the network).
 - Files in --out are written under a temporary name beside them
@@ -66,6 +68,7 @@ import evalkit
 from evalkit.runner.kernels import KernelPool
 from evalkit.runner.manifest import (
     INDEX,
+    MANIFEST,
     _code_hash,
     _create_out,
     _manifest_entry,
@@ -135,28 +138,32 @@ def build_reports(
     leaves out the status report and the round comparison (a run for a few municipalities).
     """
     t0 = time.perf_counter()
-    # the kernels start first, as they take longest to be ready (they write nothing; stopped on bad input)
     key = secrets.token_bytes(32)
-    pool = _start_kernels(jobs, municipalities, overview, key)
+    # The kernels take longest to be ready. Into a new --out folder (or with force) every planned report is
+    # made, so they start first, before the data is loaded (they write nothing; bad input stops them);
+    # into an earlier run's folder, once the plan shows which reports changed (maybe none).
+    early = None
+    if force or not (Path(out) / MANIFEST).exists():
+        n = len(municipalities) if municipalities and not overview else None
+        early = _start_kernels(jobs, n, key)
     try:
-        return _build(data, out, municipalities, targets_file, force, notebook_dir, threshold, progress, cache,
-                      overview, pool, key, t0)
+        return _build(data, out, municipalities, jobs, targets_file, force, notebook_dir, threshold, progress,
+                      cache, overview, early, key, t0)
     finally:
-        pool.close(timeout=60)
+        if early is not None:
+            early.close(timeout=60)
 
 
-def _start_kernels(jobs: int, municipalities: list[str] | None, overview: bool, key: bytes) -> KernelPool:
-    """One warm kernel per job, at most one per report asked for; they get the run's context key."""
+def _start_kernels(jobs: int, reports: int | None, key: bytes) -> KernelPool:
+    """One warm kernel per job, at most one per report (`reports`, when known); they get the run's key."""
     from evalkit.report.context_file import CONTEXT_KEY_ENV
 
-    n = max(1, int(jobs or 1))
-    if municipalities and not overview:
-        n = min(n, len(municipalities))
+    n = max(1, min(int(jobs or 1), reports or int(jobs or 1)))
     return KernelPool(n, env={**os.environ, CONTEXT_KEY_ENV: key.hex()})
 
 
-def _build(data, out, municipalities, targets_file, force, notebook_dir, threshold, progress, cache, overview,
-           pool: KernelPool, key: bytes, t0: float) -> int:
+def _build(data, out, municipalities, jobs, targets_file, force, notebook_dir, threshold, progress, cache,
+           overview, pool: KernelPool | None, key: bytes, t0: float) -> int:
     from evalkit.report.suppression import THRESHOLD
     from evalkit.runner import exports
     from evalkit.runner.cache import load_dataset
@@ -206,11 +213,13 @@ def _build(data, out, municipalities, targets_file, force, notebook_dir, thresho
             and all((out / f).exists() for f in (INDEX, *exports.RUN_FILES)):
         return _summary(out, {}, skipped, t0)  # nothing changed: no context to compute, no kernel to start
     with _PrivateFolder() as work:
+        if todo and pool is None:
+            pool = _start_kernels(jobs, len(todo), key)
         return _run(ds, out, work, plan, todo, skipped, manifest, targets_file, pool, key, threshold, progress, t0,
                     index_salt, cache)
 
 
-def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file, pool: KernelPool, key: bytes,
+def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file, pool: KernelPool | None, key: bytes,
          threshold, progress, t0, index_salt, cache=True) -> int:
     """Compute the context, run the notebooks of `todo` in the pool's kernels, write the index; the exit code."""
     from tqdm import tqdm
@@ -253,7 +262,7 @@ def _run(ds, out: Path, work: Path, plan, todo, skipped, manifest, targets_file,
     context_file = work / "context.pkl"
     for job in plan:
         job.parameters["context_cache"] = str(context_file)
-    if not todo:
+    if not todo and pool is not None:
         pool.close()
         pool = None
     try:
