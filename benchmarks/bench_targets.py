@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_reports import figures, naive_loop  # noqa: E402
+from bench_reports import figures, naive_loop
 
 ROOT = Path(__file__).resolve().parents[1]
 EVALKIT = [sys.executable, "-m", "evalkit.cli"]
@@ -41,11 +41,21 @@ EVALKIT = [sys.executable, "-m", "evalkit.cli"]
 def wall(args: list[str], env: dict, cwd: Path | None = None, cmd: list[str] | None = None) -> float:
     """Seconds of one command, run to the end (exit 1 from this script when it fails)."""
     t0 = time.perf_counter()
-    result = subprocess.run([*(cmd or EVALKIT), *args], env=env, cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run([*(cmd or EVALKIT), *args], check=False, env=env, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if result.returncode != 0:
         sys.exit(f"failed ({result.returncode}): {' '.join(args)}\n{result.stderr[-3000:]}")
     return seconds
+
+
+def reference_loop() -> float:
+    """Seconds of a plain Python loop (10^7 additions): how fast this machine is at the moment, so that
+    runs on a busy or slowed machine can be told apart (the development VM varies by a third)."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(10**7):
+        total += i
+    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -59,6 +69,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rows: list[tuple[str, float | None, float | str]] = []  # (what, target, seconds or a text)
+    rows.append(("reference loop, at the start (machine speed)", None, reference_loop()))
     with tempfile.TemporaryDirectory(prefix="bench-targets-") as tmp:
         tmp = Path(tmp)
         env = {**os.environ, "EVALKIT_CACHE_DIR": str(tmp / "cache")}
@@ -112,6 +123,7 @@ def main() -> None:
     if args.suite:
         rows.append(("test suite (make test)", 240.0, wall(["test"], {**os.environ}, cwd=ROOT, cmd=["make"])))
 
+    rows.append(("reference loop, at the end", None, reference_loop()))
     print(f"\n{'measure':58s} {'target':>8s} {'measured':>16s}  ok")
     failed = False
     for what, target, value in rows:
