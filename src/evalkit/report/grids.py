@@ -6,7 +6,6 @@ report through the helpers at the end.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
