@@ -59,9 +59,10 @@ import math
 import time
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
 
+from evalkit.report import lp
 from evalkit.report import suppression as sup
 
 _CAP = 1e7  # stands for "no bound above" in the integer programmes (far above any count)
@@ -202,15 +203,15 @@ class LinkedCounts:
             # the linear relaxation first: its optimum bounds the whole-number one, and a whole
             # optimum is the whole-number optimum itself
             self.stats["lp"] += 1
-            res = linprog(goal, A_eq=a if rows else None, b_eq=rhs if rows else None,
-                          bounds=np.column_stack([lo, hi]), method="highs")
-            if res.status == 0:
-                best = sign * res.fun
+            found = lp.minimize(goal, a if rows else None, rhs if rows else None, lo, hi)
+            if found is not None:
+                fun, x = found
+                best = sign * fun
                 if (sign < 0 and best < v + 1 - 1e-6) or (sign > 0 and best > v - 1 + 1e-6):
                     return v  # no whole value beyond the count's own on that side
-                if np.all(np.abs(res.x - np.round(res.x)) < 1e-6):
-                    self._keep(free, res.x, eqs)
-                    return self._cap(sign * round(res.fun))
+                if np.all(np.abs(x - np.round(x)) < 1e-6):
+                    self._keep(free, x, eqs)
+                    return self._cap(sign * round(fun))
             self.stats["milp"] += 1
             cons = [LinearConstraint(a, rhs, rhs)] if rows else []
             res = milp(goal, constraints=cons, integrality=np.ones(len(free)), bounds=Bounds(lo, hi))

@@ -115,19 +115,20 @@ def pinned_cells(values: np.ndarray, mask: np.ndarray, groups, threshold: int = 
             b_eq.append(rhs)
     if not a_eq:
         return []
-    bounds = [(1, threshold - 1) if mask[c] == PRIMARY else (threshold if values[c] > 0 else 0, None)
-              for c in hidden]
-    from scipy.optimize import linprog  # only when there is something to solve
+    lower, upper = np.array([(1, threshold - 1) if mask[c] == PRIMARY else (threshold if values[c] > 0 else 0, np.inf)
+                             for c in hidden], float).T
+    from evalkit.report import lp  # only when there is something to solve (it imports scipy)
 
+    a_eq, b_eq = np.array(a_eq), np.array(b_eq)
     pinned = []
     for c in hidden if cells is None else cells:
         if mask[c] != PRIMARY:
             continue
         objective = np.zeros(len(hidden))
         objective[index[c]] = 1.0
-        low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-        high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-        if low.status == 0 and high.status == 0 and -high.fun - low.fun < 0.5:
+        low = lp.minimize(objective, a_eq, b_eq, lower, upper)
+        high = lp.minimize(-objective, a_eq, b_eq, lower, upper)
+        if low is not None and high is not None and -high[0] - low[0] < 0.5:
             pinned.append(c)
     return pinned
 
