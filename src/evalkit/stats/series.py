@@ -322,20 +322,15 @@ def _quarterly(ds: Dataset, scopes: list[Scope], member_of: sparse.csr_matrix, a
 def series_with_targets(series: dict, cases: pd.DataFrame, targets: dict) -> dict:
     """`compute_series`'s result for the cases `cases` (those it was computed from) with other targets:
     each quarter's sc1-sc3 targets and verdicts as `_quarterly` gives them, without computing the
-    series again (the round whose targets apply is the scope's, else its only round entered by then)."""
+    series again (its scopes as `_scopes` makes them; the round whose targets apply is the scope's, else its
+    only round entered by then)."""
+    selection = series["selection"]
+    m, r = selection["municipality"], selection["round"]
+    scope_of = {s.label: s for s in _scopes(cases, m, r, selected=m is not None or r is not None)}
     scopes = {}
-    rows_of = cases.groupby("municipality", observed=True, sort=False).indices  # once, not a comparison per scope
-    rounds = cases["round"].to_numpy()
     for label, block in series["scopes"].items():
-        m, r = block["municipality"], block["round"]
-        members = np.ones(len(cases), dtype=bool)
-        if m is not None:
-            members = np.zeros(len(cases), dtype=bool)
-            members[rows_of.get(m, [])] = True
-        if r is not None:
-            members &= rounds == r
-        scope = Scope(label, m, r, members)
-        first = _first_entry_of_rounds(cases, members)
+        scope = scope_of[label]
+        first = _first_entry_of_rounds(cases, scope.members)
         quarterly = []
         for point in block["quarterly"]:
             target_round = _target_round(scope, first, pd.Timestamp(point["date"]))
