@@ -7,6 +7,8 @@ breaks one rule edits one visible line and knows its row number (header = row 1)
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,3 +167,34 @@ def rendered_reports(tmp_path_factory, worker_id):
         return done[name]
 
     return render
+
+
+def assert_same(a, b, where="value"):
+    """Equal all the way down, with the same types (1 != 1.0 != True here; NaN equals NaN); frames
+    exactly (index type and dtypes too); dataclasses by their compared fields and a context's linked
+    decisions (a decision's search time aside)."""
+    from evalkit.report import publication
+
+    assert type(a) is type(b), (where, type(a), type(b))
+    if dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            if isinstance(a, publication.Decision) and f.name in ("seconds", "stats"):
+                continue  # how long the search took
+            if f.compare or f.name == "linked":
+                assert_same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for (ka, va), kb in zip(a.items(), b):
+            assert type(ka) is type(kb), (where, ka)
+            assert_same(va, b[kb], f"{where}[{ka!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_exact=True, check_index_type=True, check_column_type=True)
+        assert type(a.index) is type(b.index) and a.index.name == b.index.name, where
+    elif isinstance(a, float) and math.isnan(a):
+        assert math.isnan(b), where
+    else:
+        assert a == b, where

@@ -10,7 +10,6 @@ link, another owner, loose modes) is ignored, removed and the result computed af
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import stat
@@ -21,13 +20,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import SMALL_CASES, write_dataset
+from conftest import SMALL_CASES, assert_same, write_dataset
 
 import evalkit
-from evalkit.runner import cache, cache_store
-from evalkit.data import dataset as dataset_module
-from evalkit.runner.cache_store import META, SECRET, Cache
 from evalkit.cli import main
+from evalkit.data import dataset as dataset_module
+from evalkit.runner import cache, cache_store
+from evalkit.runner.cache_store import META, SECRET, Cache
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -63,24 +62,6 @@ def assert_same_dataset(a, b):
         pd.testing.assert_frame_equal(fa, fb, check_dtype=True, check_exact=True, check_index_type=True)
         for column in fa.columns:  # missing text stays NaN (not None), text stays str
             assert [type(v) for v in fa[column]] == [type(v) for v in fb[column]], (table, column)
-
-
-def assert_identical(a, b, where="result"):
-    """Equal, with the same types all the way down (1 != 1.0 != True here; NaN equals NaN)."""
-    assert type(a) is type(b), (where, type(a), type(b))
-    if isinstance(a, dict):
-        assert list(a) == list(b), where
-        for (ka, va), kb in zip(a.items(), b):
-            assert type(ka) is type(kb), (where, ka)
-            assert_identical(va, b[kb], f"{where}.{ka}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_identical(x, y, f"{where}[{i}]")
-    elif isinstance(a, float) and math.isnan(a):
-        assert math.isnan(b), where
-    else:
-        assert a == b, where
 
 
 # --------------------------------------------------------------------------- equal results
@@ -131,14 +112,14 @@ def test_cached_results_equal_computed_ones(store, tmp_path, monkeypatch):
                          (evalkit.stats.asof, "indicators_as_of"), (evalkit.stats.series, "compute_series")):
         monkeypatch.setattr(module, name, lambda *a, **k: pytest.fail("computed: the cache was not used"))
     for name, call in calls.items():
-        assert_identical(expected[name], stored[name], name)
-        assert_identical(expected[name], call(), name)
+        assert_same(expected[name], stored[name], name)
+        assert_same(expected[name], call(), name)
 
 
 def test_json_round_trip_keeps_key_and_value_types():
     value = {"a": [1, 1.5, True, None, "x", float("nan"), float("inf")], 1: {2: "b"}, (3, "c"): (4, [5]),
              "\u0000dict": "a key that looks like the tag"}
-    assert_identical(value, cache.from_json_bytes(cache.to_json_bytes(value)))
+    assert_same(value, cache.from_json_bytes(cache.to_json_bytes(value)))
     import numpy as np
 
     with pytest.raises(TypeError):
@@ -215,7 +196,7 @@ def test_a_changed_parameter_is_a_new_entry(tmp_path, store):
     targets.write_text("default:\n  sc1: 0.9\n", encoding="utf-8")  # same file, other bytes
     t2 = cache.compute_indicators(ds, municipality="Tønder", targets_file=targets, cache=store)
     assert (t1["sc1"]["target"], t2["sc1"]["target"]) == (0.5, 0.9)
-    assert_identical(t2, compute_indicators(ds, municipality="Tønder", targets_file=targets))
+    assert_same(t2, compute_indicators(ds, municipality="Tønder", targets_file=targets))
     r1 = cache.compute_indicators(ds, round_=1, cache=store)
     assert r1["selection"]["round"] == 1
     assert len(entries(store, "indicators")) == 5

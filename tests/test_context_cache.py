@@ -10,17 +10,16 @@ ignored, removed and rebuilt.
 from __future__ import annotations
 
 import dataclasses
-import math
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_dataset
+from conftest import assert_same, write_dataset
 
 import evalkit
 from evalkit.report import context as context_module
-from evalkit.report import grids, linked, publication
+from evalkit.report import grids, linked
 from evalkit.report import suppression as sup
 from evalkit.report.grids import linked_decision
 from evalkit.runner import cache_store
@@ -33,33 +32,6 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 def entries(store: Cache, kind: str) -> list[Path]:
     return sorted(p for p in store.root.iterdir() if cache_store._ENTRY.fullmatch(p.name)
                   and p.name.startswith(f"{kind}-"))
-
-
-def assert_same(a, b, where="ctx"):
-    """Equal all the way down, with the same types; frames exactly (index type and dtypes too)."""
-    assert type(a) is type(b), (where, type(a), type(b))
-    if dataclasses.is_dataclass(a):
-        for f in dataclasses.fields(a):
-            if isinstance(a, publication.Decision) and f.name in ("seconds", "stats"):
-                continue  # how long the search took
-            if f.compare or f.name == "linked":
-                assert_same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
-    elif isinstance(a, dict):
-        assert list(a) == list(b), where
-        for (ka, va), kb in zip(a.items(), b):
-            assert type(ka) is type(kb), (where, ka)
-            assert_same(va, b[kb], f"{where}[{ka!r}]")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{where}[{i}]")
-    elif isinstance(a, pd.DataFrame):
-        pd.testing.assert_frame_equal(a, b, check_exact=True, check_index_type=True, check_column_type=True)
-        assert type(a.index) is type(b.index) and a.index.name == b.index.name, where
-    elif isinstance(a, float) and math.isnan(a):
-        assert math.isnan(b), where
-    else:
-        assert a == b, where
 
 
 @pytest.fixture(scope="module")

@@ -158,7 +158,9 @@ def _start_kernels(jobs: int, reports: int | None, key: bytes) -> KernelPool:
     """One warm kernel per job, at most one per report (`reports`, when known); they get the run's key."""
     from evalkit.report.context_file import CONTEXT_KEY_ENV
 
-    n = max(1, min(int(jobs or 1), reports or int(jobs or 1)))
+    n = max(1, int(jobs or 1))
+    if reports:
+        n = min(n, reports)
     return KernelPool(n, env={**os.environ, CONTEXT_KEY_ENV: key.hex()})
 
 
