@@ -166,3 +166,26 @@ def test_hand_dataset_figures(tmp_path):
     assert (r1["sc1"]["target"], r1["sc1"]["met"]) == (0.2, True)
     assert json.dumps(compute_all(ds, targets_file=targets)["municipalities"]["Tønder"], sort_keys=True) == \
         json.dumps(t, sort_keys=True)
+
+
+def test_targets_for_a_municipality_or_round_without_cases_are_named(small_dataset, tmp_path):
+    """A misspelt municipality in a --targets file would leave it on the default targets without a word:
+    every command that takes --targets names the unused entries on stderr (and suggests the name)."""
+    targets = tmp_path / "targets.yml"
+    targets.write_text("rounds:\n  2: {sc1: 0.5}\n  7: {sc1: 0.5}\n"
+                       "municipalities:\n  Toender: {sc1: 0.9}\n  Albertslunds: {sc1: 0.1}\n", encoding="utf-8")
+    runner = CliRunner()
+    for command in (["indicators", "--json"], ["series", "--json"]):
+        result = runner.invoke(main, [command[0], str(small_dataset), *command[1:], "--targets", str(targets)])
+        assert result.exit_code == 0, result.output
+        warnings = [line for line in result.stderr.splitlines() if line.startswith("evalkit: warning:")]
+        assert len(warnings) == 1, result.stderr
+        # Toender is Tønder and round 2 has cases: used, not named
+        assert "municipalities.Albertslunds (did you mean Albertslund?)" in warnings[0]
+        assert "rounds.7" in warnings[0] and "Toender" not in warnings[0] and "rounds.2" not in warnings[0]
+    result = json.loads(runner.invoke(main, ["indicators", str(small_dataset), "--json", "--municipality", "Tønder",
+                                             "--targets", str(targets)]).stdout)
+    assert result["sc1"]["target"] == 0.9  # the used entry applies
+    targets.write_text("municipalities:\n  TØNDER: {sc1: 0.9}\n", encoding="utf-8")
+    result = runner.invoke(main, ["indicators", str(small_dataset), "--targets", str(targets)])
+    assert result.exit_code == 0 and "warning" not in result.stderr

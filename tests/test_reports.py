@@ -410,6 +410,15 @@ def test_unknown_municipality_exits_2_and_writes_nothing(tmp_path):
     out = tmp_path / "reports"
     result = CliRunner().invoke(main, ["reports", str(data), "--out", str(out), "--municipality", "Atlantis"])
     assert result.exit_code == 2 and "Atlantis" in result.output and not out.exists()
+    # a targets file naming a municipality without cases is not an error (a file may serve several datasets),
+    # but it is named, with the name it was probably meant for, before anything else can stop the run
+    targets = tmp_path / "targets.yml"
+    targets.write_text("municipalities:\n  Fakse: {sc1: 0.5}\n", encoding="utf-8")  # Faxe's old spelling
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(main, ["reports", str(data), "--out", str(a_file), "--targets", str(targets)])
+    assert result.exit_code == 2 and "warning" in result.output
+    assert "municipalities.Fakse (did you mean Faxe?)" in result.output
 
 
 def test_manifest_is_valid_json_with_provenance(tmp_path):

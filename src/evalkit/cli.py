@@ -92,6 +92,7 @@ def indicators(data: Path, municipality: str | None, round_: int | None, targets
     if as_json and as_csv:
         raise click.UsageError("--json and --csv exclude each other")
     ds = load_dataset(data, cache=not no_cache)
+    _warn_unused_targets(ds, targets)
     if as_csv:  # issue 11: the whole run's tidy table (the rows of --municipality / --round only, when given)
         from evalkit.report.tidy import compute_tidy, select
 
@@ -115,6 +116,16 @@ def indicators(data: Path, municipality: str | None, round_: int | None, targets
         click.echo(format_indicators(result))
 
 
+def _warn_unused_targets(ds, targets: Path | None) -> None:
+    """Say on stderr which entries of a --targets file have no cases in the data (a misspelt name)."""
+    if targets is not None:
+        from evalkit.stats.criteria import targets_without_cases
+
+        warning = targets_without_cases(ds, targets)
+        if warning:
+            click.echo(f"evalkit: warning: {warning}", err=True)
+
+
 @main.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--municipality", default=None, help="Only this municipality.")
@@ -130,8 +141,9 @@ def series(data: Path, municipality: str | None, round_: int | None, targets: Pa
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv exclude each other")
-    result = compute_series(load_dataset(data, cache=not no_cache), municipality=municipality, round_=round_,
-                            targets_file=targets, cache=not no_cache)
+    ds = load_dataset(data, cache=not no_cache)
+    _warn_unused_targets(ds, targets)
+    result = compute_series(ds, municipality=municipality, round_=round_, targets_file=targets, cache=not no_cache)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     elif as_csv:

@@ -170,13 +170,15 @@ def _build(data, out, municipalities, jobs, targets_file, force, notebook_dir, t
     from evalkit.runner import exports
     from evalkit.runner.cache import load_dataset
     from evalkit.runner.export import _index_key
-    from evalkit.stats.criteria import load_targets
+    from evalkit.stats.criteria import targets_without_cases
 
     data, out = Path(data), Path(out)
     # 1. validate everything before creating anything
     ds = load_dataset(data, cache=cache)
     chosen = _check_request(ds, municipalities)
-    load_targets(targets_file)
+    warning = targets_without_cases(ds, targets_file)  # (reads and checks the targets file)
+    if warning:
+        _echo(f"evalkit: warning: {warning}")
     try:
         nb_dir = Path(notebook_dir) if notebook_dir else notebooks_dir()
     except FileNotFoundError as err:

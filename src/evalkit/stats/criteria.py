@@ -7,6 +7,7 @@ municipality over round over default.
 
 from __future__ import annotations
 
+import difflib
 import math
 from importlib import resources
 from pathlib import Path
@@ -119,6 +120,28 @@ def load_targets(path=None) -> dict:
         for k, block in user["municipalities"].items():
             targets["municipalities"].setdefault(shipped_names.get(municipality_key(k), k), {}).update(block)
     return targets
+
+
+def targets_without_cases(ds, path) -> str | None:
+    """A warning naming the entries of the targets file at `path` whose municipality or round has no
+    cases in `ds` (None when every entry is used): a misspelt name would else leave its municipality
+    on the default targets without a word. Not an error: one targets file may serve several datasets."""
+    if path is None:
+        return None
+    user = _read_targets_file(path)
+    names = sorted(str(m) for m in ds.cases["municipality"].unique())
+    known = {municipality_key(m): m for m in names}
+    rounds = {int(r) for r in ds.cases["round"].unique()}
+    unused = []
+    for m in user["municipalities"]:
+        if municipality_key(m) not in known:
+            close = difflib.get_close_matches(municipality_key(m), known, n=1)
+            unused.append(f"municipalities.{m}" + (f" (did you mean {known[close[0]]}?)" if close else ""))
+    unused += [f"rounds.{r}" for r in user["rounds"] if r not in rounds]
+    if not unused:
+        return None
+    return (f"{path}: no cases in the data for {', '.join(unused)}; "
+            "these targets are not used (the default or round targets apply)")
 
 
 def target_for(targets: dict, key: str, round_: int | None = None, municipality: str | None = None) -> float | None:
