@@ -363,22 +363,43 @@ def test_skip_depends_on_input_hash(tmp_path, capsys, monkeypatch):
     assert "4 written, 0 unchanged" in capsys.readouterr().err
 
 
-def test_interrupted_run_keeps_only_complete_reports_and_resumes(tmp_path):
+def processes_with(marker: str) -> list[int]:
+    """The processes whose environment holds `marker` (Linux /proc): a run's kernels inherit it."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours
+            continue
+    return found
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_run_keeps_only_complete_reports_and_resumes(tmp_path, stop):
+    """Ctrl-C in a terminal or SIGTERM from a job scheduler: exit 130, only whole reports kept, the private
+    folder (the context with case-level rows) removed and no kernel left running."""
     data = three_municipalities(tmp_path / "data")
     out = tmp_path / "reports"
     private = tmp_path / "tmp"  # the system's temporary folder, for the run's private folder
     private.mkdir()
+    marker = f"EVALKIT_TEST_RUN={tmp_path.name}-{os.getpid()}"
     env = {**os.environ, "EVALKIT_TEST_SLEEP": "1.5", "EVALKIT_NOTEBOOKS": str(RUNNER_NOTEBOOKS),
-           "TMPDIR": str(private)}
+           "TMPDIR": str(private), "EVALKIT_TEST_RUN": marker.partition("=")[2]}
     cmd = [sys.executable, "-m", "evalkit.cli", "reports", str(data), "--out", str(out), "--jobs", "1",
            "--municipality", "Tønder", "--municipality", "Faxe", "--with-overview"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline and not read_manifest(out)["reports"]:  # the first report is finished
         time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)  # as Ctrl-C in a terminal
+    assert len(processes_with(marker)) >= 2  # the run and its kernel: the check below sees them
+    proc.send_signal(stop)
     proc.communicate(timeout=120)
     assert proc.returncode == 130
+    deadline = time.time() + 10
+    while processes_with(marker) and time.time() < deadline:  # (a kernel's own exit may take a moment)
+        time.sleep(0.2)
+    assert processes_with(marker) == []
     done = {n for n, e in read_manifest(out)["reports"].items() if e["status"] == "ok"}
     assert 1 <= len(done) < 4
     assert {p.stem for p in out.glob("kommune-*.html")} | {p.stem for p in out.glob("[sr]*.html")} == done
