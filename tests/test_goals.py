@@ -64,3 +64,25 @@ def test_bad_week_is_an_input_error():
     with pytest.raises(InputError) as err:
         goal_tracking(goals_frame([("Nord", "e1", "2020-03", "x", 1, 1), ("Nord", "e1", "2020-W60", "x", 1, 1)]))
     assert err.value.rows == [2, 3]
+
+
+def test_a_municipality_gets_its_caseworkers_goal_rows_else_its_named_teams():
+    """Goal rows belong to a municipality through its caseworkers' ids; without any, through teams named
+    after it: whole words, any case or spelling of its name, never a longer name that starts with it."""
+    from evalkit.report.context import _goal_rows
+
+    goals = goals_frame([
+        ("Jobteam Viborg", "w1", "2021-W01", "jobåbninger", 1, 2),  # w1 is a caseworker in Viborg
+        ("Jobteam faxe", "x1", "2021-W01", "jobåbninger", 3, 2),
+        ("Team FAXE Syd", "x2", "2021-W01", "jobåbninger", 4, 2),
+        ("Jobteam Faxeladeplads", "x3", "2021-W01", "jobåbninger", 5, 2),  # not Faxe's
+        ("Jobteam Københavns Vestegn", "x4", "2021-W01", "jobåbninger", 6, 2),  # not København's
+        ("Jobteam Koebenhavn", "x5", "2021-W01", "jobåbninger", 7, 2),
+    ])
+    cases = pd.DataFrame({"municipality": ["Viborg", "Faxe", "København", "Tønder"],
+                          "caseworker_id": ["w1", "w2", "w3", "w4"]})
+    rows = _goal_rows(goals, cases, ["Faxe", "København", "Tønder", "Viborg"])
+    assert rows["Viborg"]["employee_id"].tolist() == ["w1"]
+    assert rows["Faxe"]["employee_id"].tolist() == ["x1", "x2"]
+    assert rows["København"]["employee_id"].tolist() == ["x5"]
+    assert rows["Tønder"].empty

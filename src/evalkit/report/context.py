@@ -109,15 +109,22 @@ def _survival_bundle(data: pd.DataFrame) -> dict:
 
 
 def _goal_rows(goals: pd.DataFrame, cases: pd.DataFrame, municipalities: list[str]) -> dict[str, pd.DataFrame]:
-    """The goal rows of each municipality: its caseworkers' rows, else teams named after it."""
+    """The goal rows of each municipality: its caseworkers' rows, else those of teams named after it.
+
+    A team is named after a municipality when the municipality's name is whole words of the team's
+    name, compared as canonical keys (`names.municipality_key`): "Jobteam faxe" is Faxe's, and
+    "Jobteam Københavns Vestegn" is not København's."""
+    from evalkit.data.names import municipality_key
+
     if goals.empty:
         return {m: goals for m in municipalities}
     workers = cases.groupby("municipality", observed=True)["caseworker_id"].unique()
-    team = goals["team"].astype(str)
+    team_keys = goals["team"].astype(str).map(lambda team: f"-{municipality_key(team)}-")
     found = {}
     for m in municipalities:
         rows = goals[goals["employee_id"].isin(workers.get(m, []))]
-        found[m] = rows if len(rows) else goals[team.str.contains(m, regex=False)]
+        key = municipality_key(m)
+        found[m] = rows if len(rows) or not key else goals[team_keys.str.contains(f"-{key}-", regex=False)]
     return found
 
 
