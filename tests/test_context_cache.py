@@ -163,3 +163,26 @@ def test_a_context_with_other_targets_equals_one_built_with_them(sample_built, t
     back = context_module.with_targets(got, ds, None)  # and back to the shipped targets
     for name in ("indicators", "units", "series", "targets"):
         assert_same(getattr(plain, name), getattr(back, name), name)
+
+
+def test_a_notebook_run_by_hand_takes_its_context_from_the_users_cache(sample_built, tmp_path, monkeypatch):
+    """A project lead who runs a notebook again (or another municipality's) waits once: the first cell
+    (`notebook_context`) builds the dataset's context and stores it, then reads it; the same context as
+    one built from the data, with the targets file's targets and its name."""
+    from evalkit.runner.notebook import notebook_context
+
+    def unstamped(ctx):  # (meta.built: when it was computed)
+        return dataclasses.replace(ctx, meta=dataclasses.replace(ctx.meta, built=""))
+
+    expected = unstamped(sample_built[1])
+    monkeypatch.setenv(cache_store.CACHE_ENV, str(tmp_path / "cache"))
+    assert_same(unstamped(notebook_context(SAMPLE)), expected, "built by hand")
+    assert len(entries(Cache(), "context")) == 1
+    refuse_building(monkeypatch)
+    assert_same(unstamped(notebook_context(SAMPLE)), expected, "again")
+    targets = tmp_path / "mine.yml"
+    targets.write_text("default: {sc1: 0.2}\n", encoding="utf-8")
+    mine = notebook_context(SAMPLE, targets_file=targets)
+    assert mine.meta.targets_file == "mine.yml" and mine.indicators["project"]["sc1"]["target"] == 0.2
+    with pytest.raises(ValueError, match="dataset folder"):
+        notebook_context()

@@ -25,7 +25,7 @@ def test_the_notebook_holds_calls_and_displays_only():
     assert {"data", "municipality", "period"} <= set(re.findall(r"^(\w+) =", code[0].source, re.MULTILINE))
     for cell in code[1:]:
         lines = [line for line in cell.source.splitlines() if line.strip() and not line.startswith(("from ", "import "))]
-        assert all(re.match(r"^(\w+ = )?(report_context|MunicipalityTrend|MunicipalityReport)\(", line)
+        assert all(re.match(r"^(\w+ = )?(notebook_context|MunicipalityTrend|MunicipalityReport)\(", line)
                    or line.startswith("monitor.")
                    for line in lines), cell.source
 

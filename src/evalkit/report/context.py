@@ -274,27 +274,19 @@ def with_targets(ctx: ReportContext, ds, targets_file=None) -> ReportContext:
 _CACHE: dict = {}
 
 
-def report_context(data=None, cache=None, targets_file=None, municipality: str | None = None) -> ReportContext:
-    """The context a notebook shows: loaded from the runner's cache file, else computed from `data`.
+def report_context(cache) -> ReportContext:
+    """The runner's context file `cache`, as a notebook run by `evalkit reports` reads it.
 
-    The cache is read only with the key the runner put in the kernel's
-    environment (CONTEXT_KEY_ENV). A warm kernel keeps the loaded cache in memory
+    The file is read only with the key the runner put in the kernel's
+    environment (CONTEXT_KEY_ENV). A warm kernel keeps the loaded context in memory
     (keyed by path, size and modification time), so many notebooks in one kernel
-    read it once. Run by hand with cache=None, the notebook computes its context
-    from the dataset: for every municipality, whatever `municipality` says, because what a
-    report hides depends on the counts of all of them (the linked decision, report/grids.py);
-    a partial context would publish counts the runner's report of the same municipality hides.
+    read it once. A notebook run by hand gets its context from the dataset
+    (`runner.notebook.notebook_context`, through this user's cache).
     """
-    if cache:
-        path = Path(cache)
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        if key not in _CACHE:
-            _CACHE.clear()
-            _CACHE[key] = read_context(path, bytes.fromhex(os.environ.get(CONTEXT_KEY_ENV, "")))
-        return _CACHE[key]
-    if data is None:
-        raise ValueError("give the dataset folder (data) or the runner's context cache")
-    from evalkit.data.dataset import load_dataset
-
-    return build_context(load_dataset(data), targets_file=targets_file)
+    path = Path(cache)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = read_context(path, bytes.fromhex(os.environ.get(CONTEXT_KEY_ENV, "")))
+    return _CACHE[key]

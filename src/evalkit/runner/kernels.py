@@ -23,7 +23,7 @@ KERNEL_NAME = "python3"
 # notebook finds them imported, and define the namespace reset run before each notebook.
 WARMUP_CODE = """\
 import importlib
-for _name in ("numpy", "pandas", "matplotlib.pyplot", "evalkit.report.context",
+for _name in ("numpy", "pandas", "matplotlib.pyplot", "evalkit.report.context", "evalkit.runner.notebook",
               "evalkit.report.municipality", "evalkit.report.status_report", "evalkit.report.round_comparison",
               "scipy.optimize"):  # the reports' suppression solves linear programmes (report/suppression.py)
     try:
