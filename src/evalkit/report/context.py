@@ -119,7 +119,8 @@ def _goal_rows(goals: pd.DataFrame, cases: pd.DataFrame, municipalities: list[st
     if goals.empty:
         return {m: goals for m in municipalities}
     workers = cases.groupby("municipality", observed=True)["caseworker_id"].unique()
-    team_keys = goals["team"].astype(str).map(lambda team: f"-{municipality_key(team)}-")
+    teams = goals["team"].astype(str)
+    team_keys = teams.map({team: f"-{municipality_key(team)}-" for team in teams.unique()})  # (few teams)
     found = {}
     for m in municipalities:
         rows = goals[goals["employee_id"].isin(workers.get(m, []))]
