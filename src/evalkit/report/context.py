@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 import evalkit
+from evalkit.data.names import municipality_key
 from evalkit.report.context_file import CONTEXT_KEY_ENV, read_context, write_context  # noqa: F401 (the runner's)
 from evalkit.stats.caseload import caseworker_points, weighted_line
 from evalkit.stats.series import compute_series
@@ -114,8 +115,6 @@ def _goal_rows(goals: pd.DataFrame, cases: pd.DataFrame, municipalities: list[st
     A team is named after a municipality when the municipality's name is whole words of the team's
     name, compared as canonical keys (`names.municipality_key`): "Jobteam faxe" is Faxe's, and
     "Jobteam Københavns Vestegn" is not København's."""
-    from evalkit.data.names import municipality_key
-
     if goals.empty:
         return {m: goals for m in municipalities}
     workers = cases.groupby("municipality", observed=True)["caseworker_id"].unique()
